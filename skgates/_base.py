@@ -1,0 +1,360 @@
+"""The bridge between scikit-learn and skorch, shared by every skgates estimator.
+
+An estimator subclasses :class:`BaseNetworkEstimator`, lists its parameters in
+``__init__`` (storing them unchanged, as scikit-learn requires) and implements
+``_build_module(n_features, n_outputs)``. The bridge does everything else:
+validation, casting to float32, standardisation, target encoding, seeding,
+building and fitting the skorch net (kept in ``net_``), penalties, early
+stopping, progress bar and ``history_``.
+
+Hooks a subclass may override:
+
+- ``_build_module(n_features, n_outputs)`` (required): the ``torch.nn.Module``
+  to train. Its ``forward`` maps a float32 batch ``(n, n_features)`` to
+  ``(n, n_outputs)`` (logits for classification). An optional ``penalty()``
+  method returns a scalar added to the training loss.
+- ``_make_criterion()``: the loss; by default ``CrossEntropyLoss`` for
+  classification and ``MSELoss`` otherwise.
+- ``_extra_penalties()``: further loss terms ``term(module, X) -> tensor``.
+- ``_check_params(n_features)``: validate estimator-specific parameters at fit.
+- ``_validate_X(X, reset)``: turn input into a 2-D float array (default:
+  :func:`sklearn.utils.validation.validate_data`).
+- ``_standardize_inputs`` (class attribute): standardise columns before the
+  network sees them (True by default, so results do not depend on column scale).
+"""
+
+import fnmatch
+import numbers
+
+import numpy as np
+import pandas as pd
+import torch
+from sklearn.base import BaseEstimator
+from sklearn.preprocessing import StandardScaler
+from sklearn.utils import check_scalar
+from sklearn.utils.multiclass import check_classification_targets
+from sklearn.utils.validation import check_is_fitted, column_or_1d, validate_data
+from skorch.callbacks import EarlyStopping, ProgressBar
+from skorch.dataset import ValidSplit
+
+from ._net import PenalizedNet, TensorBatchLoader
+from ._seeding import draw_seed, torch_seeded
+from ._targets import check_enough_classes, encode_labels, resolve_task
+
+#: Rows per batch when predicting; memory, not accuracy, sets it.
+PREDICT_BATCH_SIZE = 8192
+
+
+class BaseNetworkEstimator(BaseEstimator):
+    """Base class of skgates estimators that train a PyTorch network through skorch.
+
+    Not for direct use. Subclasses define the shared training parameters in
+    their ``__init__``: ``max_epochs``, ``batch_size``, ``lr``,
+    ``weight_decay``, ``early_stopping``, ``validation_fraction``,
+    ``n_iter_no_change``, ``device``, ``random_state``, ``verbose`` and
+    ``callbacks``, with the meanings documented on each estimator.
+    """
+
+    _standardize_inputs = True
+    _task = "auto"
+
+    # ------------------------------------------------------------------ hooks
+    def _build_module(self, n_features, n_outputs):
+        raise NotImplementedError
+
+    def _make_criterion(self):
+        if self.task_ == "classification":
+            return torch.nn.CrossEntropyLoss()
+        return torch.nn.MSELoss()
+
+    def _extra_penalties(self):
+        return []
+
+    def _optimizer_param_groups(self):
+        """``[(pattern, options)]`` for parameters whose optimizer options differ (e.g. lr)."""
+        return []
+
+    def _check_params(self, n_features):
+        """Check estimator-specific parameters; called by ``fit`` before training."""
+
+    def _validate_X(self, X, reset):
+        return validate_data(
+            self, X, reset=reset, dtype=[np.float32, np.float64], ensure_min_samples=1
+        )
+
+    # ------------------------------------------------------------- validation
+    def _check_training_params(self):
+        name = type(self).__name__
+        check_scalar(self.max_epochs, "max_epochs", numbers.Integral, min_val=1)
+        check_scalar(self.batch_size, "batch_size", numbers.Integral, min_val=1)
+        check_scalar(self.lr, "lr", numbers.Real, min_val=0, include_boundaries="neither")
+        check_scalar(self.weight_decay, "weight_decay", numbers.Real, min_val=0)
+        check_scalar(
+            self.validation_fraction, "validation_fraction", numbers.Real,
+            min_val=0, max_val=1, include_boundaries="neither",
+        )
+        check_scalar(self.n_iter_no_change, "n_iter_no_change", numbers.Integral, min_val=1)
+        check_scalar(self.verbose, "verbose", numbers.Integral, min_val=0)
+        if not isinstance(self.early_stopping, (bool, np.bool_)):
+            raise TypeError(f"{name}: early_stopping must be a bool, got {self.early_stopping!r}.")
+        if self.callbacks is not None and not isinstance(self.callbacks, (list, tuple)):
+            raise TypeError(
+                f"{name}: callbacks must be a list of skorch callbacks (or None), "
+                f"got {type(self.callbacks).__name__}."
+            )
+        try:
+            device = torch.device(self.device)
+        except (RuntimeError, TypeError) as error:
+            raise ValueError(f"{name}: device {self.device!r} is not a torch device.") from error
+        if device.type == "cuda" and not torch.cuda.is_available():
+            raise ValueError(f"{name}: device {self.device!r} was asked for but CUDA is not available.")
+
+    def _check_enough_rows(self, n_samples):
+        name = type(self).__name__
+        if n_samples < 2:
+            raise ValueError(
+                f"{name} needs at least 2 samples to train; got {n_samples} sample."
+            )
+        if self.early_stopping:
+            n_valid = int(np.ceil(n_samples * self.validation_fraction))
+            if n_valid < 1 or n_samples - n_valid < 2:
+                raise ValueError(
+                    f"{name}: {n_samples} samples are too few for early_stopping with "
+                    f"validation_fraction={self.validation_fraction}; pass more data "
+                    "or early_stopping=False."
+                )
+
+    # ------------------------------------------------------------------ data
+    def _prepare_y(self, y, first_call, classes=None):
+        """Validate and encode ``y``; on the first call also set ``classes_``/``n_outputs_``."""
+        name = type(self).__name__
+        if self.task_ == "classification":
+            y = column_or_1d(y, warn=True)
+            check_classification_targets(y)
+            if first_call:
+                self.classes_ = np.unique(y) if classes is None else np.unique(np.asarray(classes))
+                check_enough_classes(self.classes_, name)
+                self.n_outputs_ = len(self.classes_)
+            codes = encode_labels(y, self.classes_, name)
+            return torch.as_tensor(codes, dtype=torch.long, device=self.device)
+        y = np.asarray(y, dtype=np.float64)
+        self._y_was_1d_ = y.ndim == 1 if first_call else self._y_was_1d_
+        y2d = y.reshape(len(y), -1)
+        if first_call:
+            self.n_outputs_ = y2d.shape[1]
+            self.target_scaler_ = StandardScaler().fit(y2d)
+        elif y2d.shape[1] != self.n_outputs_:
+            raise ValueError(
+                f"{name}: y has {y2d.shape[1]} outputs, but the network was fitted with "
+                f"{self.n_outputs_}."
+            )
+        else:
+            self.target_scaler_.partial_fit(y2d)
+        return torch.as_tensor(self.target_scaler_.transform(y2d), dtype=torch.float32, device=self.device)
+
+    # --------------------------------------------------------------- training
+    def _make_net(self, module, n_samples, partial):
+        callbacks = []
+        if self.verbose > 0:
+            callbacks.append(("progress_bar", ProgressBar()))
+        train_split = None
+        if self.early_stopping and not partial:
+            callbacks.append((
+                "early_stopping",
+                EarlyStopping(monitor="valid_loss", patience=self.n_iter_no_change, load_best=True),
+            ))
+            train_split = ValidSplit(
+                self.validation_fraction,
+                stratified=self.task_ == "classification" and self._can_stratify(n_samples),
+                random_state=draw_seed(self.random_state),
+            )
+        callbacks.extend(self.callbacks or [])
+        return PenalizedNet(
+            module=module,
+            criterion=self._make_criterion(),
+            penalties=self._extra_penalties(),
+            optimizer=torch.optim.AdamW,
+            optimizer__weight_decay=self.weight_decay,
+            optimizer__param_groups=self._param_groups(module),
+            lr=self.lr,
+            max_epochs=self.max_epochs,
+            batch_size=min(self.batch_size, n_samples),
+            iterator_train=TensorBatchLoader,
+            iterator_train__shuffle=True,
+            iterator_valid=TensorBatchLoader,
+            iterator_valid__batch_size=PREDICT_BATCH_SIZE,
+            train_split=train_split,
+            callbacks=callbacks,
+            predict_nonlinearity=None,
+            verbose=int(self.verbose),
+            device=self.device,
+        )
+
+    def _param_groups(self, module):
+        """One skorch param group per parameter that differs from the defaults.
+
+        Vectors (biases, norms, gates) get no weight decay; a subclass's
+        ``_optimizer_param_groups()`` patterns add their own options.
+        """
+        special = self._optimizer_param_groups()
+        groups = []
+        for name, param in module.named_parameters():
+            options = {}
+            for pattern, pattern_options in special:
+                if fnmatch.fnmatch(name, pattern):
+                    options.update(pattern_options)
+            if param.ndim < 2:
+                options["weight_decay"] = 0.0
+            if options:
+                groups.append((name, options))
+        return groups
+
+    def _can_stratify(self, n_samples):
+        n_valid = int(np.ceil(n_samples * self.validation_fraction))
+        counts = np.bincount(self._train_codes_)
+        return n_valid >= len(self.classes_) and counts.min() >= 2
+
+    def _fit_network(self, X, y):
+        """Validate, build and train from scratch; the body of ``fit``."""
+        self._check_training_params()
+        X_checked = self._validate_X(X, reset=True)
+        y_t = self._start_targets(X_checked, y, classes=None)
+        self._check_params(self.n_features_in_)
+        X_t = self._to_tensor(X_checked, reset=True)
+        self._train(X_t, y_t, partial=False)
+        return self
+
+    def _partial_fit_network(self, X, y, classes=None):
+        """Train one more pass on a chunk, building the network on the first call."""
+        first_call = not hasattr(self, "net_")
+        if first_call:
+            self._check_training_params()
+            X_checked = self._validate_X(X, reset=True)
+            if classes is not None:
+                if getattr(self, "task", self._task) == "regression":
+                    raise ValueError(
+                        f"{type(self).__name__}: classes is only meaningful for classification, "
+                        "but task='regression'."
+                    )
+                self.task_ = "classification"
+            y_t = self._start_targets(X_checked, y, classes=classes, task_known=classes is not None)
+            self._check_params(self.n_features_in_)
+            X_t = self._to_tensor(X_checked, reset=True)
+            self._partial_rng_ = np.random.RandomState(draw_seed(self.random_state))
+            self._train(X_t, y_t, partial=True)
+            return self
+        X_checked = self._validate_X(X, reset=False)
+        y = _check_y(y, self.task_ == "regression", type(self).__name__, len(X_checked))
+        y_t = self._prepare_y(y, first_call=False)
+        X_t = self._to_tensor(X_checked, reset=False, update_scaler=True)
+        with torch_seeded(draw_seed(self._partial_rng_), self.device):
+            self.net_.partial_fit(X_t, y_t, epochs=1)
+        self.history_ = _history_frame(self.net_.history)
+        return self
+
+    def _start_targets(self, X_checked, y, classes, task_known=False):
+        name = type(self).__name__
+        if not task_known:
+            requested = getattr(self, "task", self._task)
+            if y is None:
+                raise ValueError(f"{name} requires y to be passed, but the target y is None.")
+            self.task_ = resolve_task(requested, y, name)
+        y = _check_y(y, self.task_ == "regression", name, len(X_checked))
+        self._check_enough_rows(len(X_checked))
+        y_t = self._prepare_y(y, first_call=True, classes=classes)
+        if self.task_ == "classification":
+            self._train_codes_ = y_t.cpu().numpy()
+        return y_t
+
+    def _to_tensor(self, X_checked, reset, update_scaler=False):
+        if self._standardize_inputs:
+            if reset:
+                self.input_scaler_ = StandardScaler().fit(X_checked)
+            elif update_scaler:
+                self.input_scaler_.partial_fit(X_checked)
+            X_checked = self.input_scaler_.transform(X_checked)
+        return torch.as_tensor(np.ascontiguousarray(X_checked, dtype=np.float32), device=self.device)
+
+    def _train(self, X_t, y_t, partial):
+        seed = draw_seed(self.random_state) if not partial else draw_seed(self._partial_rng_)
+        with torch_seeded(seed, self.device):
+            module = self._build_module(X_t.shape[1], self.n_outputs_)
+            self.net_ = self._make_net(module, len(X_t), partial)
+            if partial:
+                self.net_.initialize()
+                self.net_.partial_fit(X_t, y_t, epochs=1)
+            else:
+                self.net_.fit(X_t, y_t)
+        self.history_ = _history_frame(self.net_.history)
+        if hasattr(self, "_train_codes_"):
+            del self._train_codes_
+
+    # -------------------------------------------------------------- inference
+    def _forward(self, X):
+        """Network outputs for ``X`` as a float64 array ``(n_samples, n_outputs)``."""
+        check_is_fitted(self, "net_")
+        X_checked = self._validate_X(X, reset=False)
+        X_t = self._to_tensor(X_checked, reset=False)
+        with torch.no_grad():
+            out = self.net_.forward(X_t, training=False, device="cpu")
+        if isinstance(out, (tuple, list)):
+            out = out[0]
+        return out.numpy().astype(np.float64)
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.target_tags.required = True
+        tags.input_tags.allow_nan = False
+        return tags
+
+
+def _check_y(y, regression, estimator_name, n_samples=None):
+    """Check targets: no NaN/inf for regression, 1-D labels for classification."""
+    if y is None:
+        raise ValueError(f"{estimator_name} requires y to be passed, but the target y is None.")
+    if regression:
+        y = np.asarray(y)
+        if y.dtype.kind not in "biuf":
+            try:
+                y = y.astype(np.float64)
+            except (TypeError, ValueError) as error:
+                raise ValueError(
+                    f"{estimator_name}: regression targets must be numeric; got dtype {y.dtype}."
+                ) from error
+        y = y.astype(np.float64)
+        if y.ndim > 2:
+            raise ValueError(f"{estimator_name}: y must be 1-D or 2-D, got {y.ndim} dimensions.")
+        if not np.all(np.isfinite(y)):
+            raise ValueError(f"{estimator_name}: Input y contains NaN or infinity.")
+    else:
+        y = column_or_1d(y, warn=True)
+        if y.dtype.kind == "f" and not np.all(np.isfinite(y)):
+            raise ValueError(f"{estimator_name}: Input y contains NaN or infinity.")
+        if y.dtype.kind == "O" and pd.isna(y).any():
+            raise ValueError(f"{estimator_name}: Input y contains NaN or None labels.")
+    if n_samples is not None and len(y) != n_samples:
+        raise ValueError(
+            f"{estimator_name}: X has {n_samples} samples but y has {len(y)}; they must match."
+        )
+    return y
+
+
+def _history_frame(history):
+    """One row per epoch: ``epoch``, ``train_loss`` and, if any, ``valid_loss``."""
+    columns = ["epoch", "train_loss", "valid_loss"]
+    rows = [{key: row[key] for key in columns if key in row} for row in history]
+    return pd.DataFrame(rows, columns=[c for c in columns if any(c in r for r in rows)])
+
+
+def check_hidden_layer_sizes(sizes, estimator_name):
+    """Check ``hidden_layer_sizes`` is a sequence of positive ints."""
+    try:
+        sizes = list(sizes)
+    except TypeError:
+        raise TypeError(
+            f"{estimator_name}: hidden_layer_sizes must be a sequence of ints, got {sizes!r}."
+        ) from None
+    if not all(isinstance(s, numbers.Integral) and s >= 1 for s in sizes):
+        raise ValueError(
+            f"{estimator_name}: hidden_layer_sizes must hold positive ints, got {sizes!r}."
+        )

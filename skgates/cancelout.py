@@ -1,0 +1,246 @@
+"""CancelOutSelector: feature selection by learned input gates."""
+
+import numbers
+
+import numpy as np
+from sklearn.base import BaseEstimator
+from sklearn.feature_selection import SelectorMixin
+from sklearn.utils import check_scalar
+from sklearn.utils.validation import check_is_fitted
+
+from ._base import BaseNetworkEstimator, check_hidden_layer_sizes
+from ._selection import check_max_features, support_mask
+from .nn.cancelout import GATE_ACTIVATIONS, CancelOut, CancelOutNetwork
+from .nn.mlp import MLP, check_activation
+
+
+class CancelOutSelector(SelectorMixin, BaseNetworkEstimator, BaseEstimator):
+    """Select features with a CancelOut gate in front of a neural network.
+
+    The network is ``CancelOut -> MLP -> head``: every input column is
+    multiplied by a learned gate ``g(w_j)`` before an MLP predicts ``y``. The
+    training loss adds the gates' sparsity penalty
+    ``lambda_1 * sum_j g(w_j) - lambda_2 * Var(w)`` (see
+    :class:`skgates.nn.CancelOut`), so gates of columns that do not help close
+    while the others stay open. The gate values are the feature importances.
+
+    Columns are standardised inside the estimator before the gate, so the
+    ranking does not depend on the scale of a column.
+
+    Parameters
+    ----------
+    task : {"auto", "classification", "regression"}, default="auto"
+        The learning task; ``"auto"`` infers it from ``y`` (binary and
+        multiclass labels are classification, continuous values, single or
+        multi-output, regression).
+    threshold : float, str or None, default=None
+        Features whose importance is at least ``threshold`` are selected:
+        a number, ``"mean"``, ``"median"`` or a scaled reference such as
+        ``"1.5*mean"``, as in :class:`~sklearn.feature_selection.SelectFromModel`.
+        None means 0.5 (a sigmoid gate more open than closed; for softmax
+        gates, ``"mean"``), or no threshold when ``max_features`` is set.
+    max_features : int or None, default=None
+        Select at most this many features, the most important first.
+    lambda_1 : float, default=0.003
+        Weight of the gate-sum sparsity term.
+    lambda_2 : float, default=0.001
+        Weight of the negative gate-weight variance term.
+    gate_activation : {"sigmoid", "softmax"}, default="sigmoid"
+        The gate function.
+    gate_init : float, default=1.0
+        Initial gate logit (``sigmoid(1) = 0.73``).
+    gate_lr_scale : float, default=10.0
+        The gates learn ``gate_lr_scale`` times faster than the MLP, so they
+        settle within the epoch budget that fits the MLP.
+    hidden_layer_sizes : tuple of int, default=(64, 32)
+        Widths of the MLP's hidden layers.
+    activation : {"identity", "logistic", "tanh", "relu"}, default="relu"
+        Hidden-layer activation.
+    max_epochs : int, default=60
+        Passes over the training data (upper bound with early stopping).
+    batch_size : int, default=128
+        Rows per mini-batch (capped at the number of rows).
+    lr : float, default=0.003
+        AdamW learning rate of the MLP.
+    weight_decay : float, default=0.0
+        Decoupled weight decay of weight matrices (not of biases or gates).
+    early_stopping : bool, default=False
+        Hold out ``validation_fraction`` of the rows and stop when their loss
+        has not improved for ``n_iter_no_change`` epochs, restoring the best
+        weights.
+    validation_fraction : float, default=0.1
+        Fraction of rows held out for early stopping.
+    n_iter_no_change : int, default=10
+        Patience of early stopping, in epochs.
+    device : str, default="cpu"
+        Torch device to train on, e.g. ``"cuda"``.
+    random_state : int, RandomState instance or None, default=None
+        Seeds weight initialisation, shuffling and the validation split.
+        Equal ints give equal results on CPU; the caller's global torch RNG
+        is left untouched.
+    verbose : int, default=0
+        ``> 0`` shows a progress bar and a per-epoch log.
+    callbacks : list of skorch callbacks or None, default=None
+        Extra callbacks for the skorch net (e.g. ``LRScheduler``).
+
+    Attributes
+    ----------
+    feature_importances_ : ndarray of shape (n_features_in_,)
+        The learned gate values ``g(w)`` in (0, 1).
+    task_ : str
+        The task that was fitted.
+    classes_ : ndarray of shape (n_classes,)
+        Class labels (classification only).
+    n_outputs_ : int
+        Network outputs: classes for classification, targets for regression.
+    net_ : skgates._net.PenalizedNet
+        The fitted skorch net; ``net_.module_.gate`` is the CancelOut layer.
+    history_ : pandas.DataFrame
+        Per-epoch ``train_loss`` (and ``valid_loss`` with early stopping).
+    input_scaler_ : sklearn.preprocessing.StandardScaler
+        The standardisation applied before the gate.
+    n_features_in_ : int
+        Number of columns seen during ``fit``.
+    feature_names_in_ : ndarray of shape (n_features_in_,)
+        Column names, when ``X`` had string column names.
+
+    See Also
+    --------
+    skgates.nn.CancelOut : The gate layer.
+    sklearn.feature_selection.SelectFromModel : Same ``threshold`` / ``max_features`` rules.
+
+    References
+    ----------
+    V. Borisov, J. Haug, G. Kasneci. "CancelOut: A Layer for Feature Selection
+    in Deep Neural Networks." ICANN 2019.
+
+    Examples
+    --------
+    >>> from skgates import CancelOutSelector
+    >>> from skgates.datasets import make_syn
+    >>> X, y, relevant = make_syn("syn2", n_samples=2000, n_noise=6, random_state=0)
+    >>> selector = CancelOutSelector(max_features=4, random_state=0).fit(X, y)
+    >>> sorted(selector.get_support(indices=True).tolist()) == sorted(relevant)
+    True
+    """
+
+    def __init__(
+        self,
+        task="auto",
+        threshold=None,
+        max_features=None,
+        lambda_1=0.003,
+        lambda_2=0.001,
+        gate_activation="sigmoid",
+        gate_init=1.0,
+        gate_lr_scale=10.0,
+        hidden_layer_sizes=(64, 32),
+        activation="relu",
+        max_epochs=60,
+        batch_size=128,
+        lr=0.003,
+        weight_decay=0.0,
+        early_stopping=False,
+        validation_fraction=0.1,
+        n_iter_no_change=10,
+        device="cpu",
+        random_state=None,
+        verbose=0,
+        callbacks=None,
+    ):
+        self.task = task
+        self.threshold = threshold
+        self.max_features = max_features
+        self.lambda_1 = lambda_1
+        self.lambda_2 = lambda_2
+        self.gate_activation = gate_activation
+        self.gate_init = gate_init
+        self.gate_lr_scale = gate_lr_scale
+        self.hidden_layer_sizes = hidden_layer_sizes
+        self.activation = activation
+        self.max_epochs = max_epochs
+        self.batch_size = batch_size
+        self.lr = lr
+        self.weight_decay = weight_decay
+        self.early_stopping = early_stopping
+        self.validation_fraction = validation_fraction
+        self.n_iter_no_change = n_iter_no_change
+        self.device = device
+        self.random_state = random_state
+        self.verbose = verbose
+        self.callbacks = callbacks
+
+    def fit(self, X, y):
+        """Train the gated network on ``(X, y)``.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            Numeric training data (a DataFrame keeps its column names).
+        y : array-like of shape (n_samples,) or (n_samples, n_outputs)
+            Class labels or regression targets.
+
+        Returns
+        -------
+        self : CancelOutSelector
+        """
+        return self._fit_network(X, y)
+
+    def partial_fit(self, X, y, classes=None):
+        """Train one more pass over a chunk of a stream.
+
+        The first call builds the network (its input standardisation is then
+        updated with every chunk); later calls keep training it.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+        y : array-like of shape (n_samples,) or (n_samples, n_outputs)
+        classes : array-like of shape (n_classes,), default=None
+            All labels the stream will contain. Required on the first call for
+            classification unless the first chunk already holds every class;
+            a later label outside ``classes`` raises a ``ValueError``.
+
+        Returns
+        -------
+        self : CancelOutSelector
+        """
+        return self._partial_fit_network(X, y, classes=classes)
+
+    # ------------------------------------------------------------- the bridge
+    def _check_params(self, n_features):
+        name = type(self).__name__
+        if self.gate_activation not in GATE_ACTIVATIONS:
+            raise ValueError(
+                f"{name}: unknown gate_activation {self.gate_activation!r}; expected one of "
+                f"{', '.join(map(repr, GATE_ACTIVATIONS))}."
+            )
+        check_activation(self.activation)
+        check_scalar(self.lambda_1, "lambda_1", numbers.Real, min_val=0)
+        check_scalar(self.lambda_2, "lambda_2", numbers.Real, min_val=0)
+        check_scalar(self.gate_init, "gate_init", numbers.Real)
+        check_scalar(self.gate_lr_scale, "gate_lr_scale", numbers.Real, min_val=0,
+                     include_boundaries="neither")
+        check_hidden_layer_sizes(self.hidden_layer_sizes, name)
+        check_max_features(self.max_features, n_features, name)
+
+    def _build_module(self, n_features, n_outputs):
+        gate = CancelOut(n_features, activation=self.gate_activation, lambda_1=self.lambda_1,
+                         lambda_2=self.lambda_2, init=self.gate_init)
+        body = MLP(n_features, tuple(self.hidden_layer_sizes), n_outputs, self.activation)
+        return CancelOutNetwork(gate, body)
+
+    def _optimizer_param_groups(self):
+        return [("gate.weight", {"lr": self.lr * self.gate_lr_scale})]
+
+    # -------------------------------------------------------------- selection
+    @property
+    def feature_importances_(self):
+        check_is_fitted(self, "net_")
+        return self.net_.module_.gate.gates().detach().cpu().numpy().astype(np.float64)
+
+    def _get_support_mask(self):
+        check_is_fitted(self, "net_")
+        default = 0.5 if self.gate_activation == "sigmoid" else "mean"
+        return support_mask(self.feature_importances_, self.threshold, self.max_features, default)
+

@@ -1,0 +1,129 @@
+"""CancelOut: a learnable gate on every input feature (Borisov, Haug & Kasneci, 2019)."""
+
+import torch
+from torch import nn
+
+GATE_ACTIVATIONS = ("sigmoid", "softmax")
+
+
+class CancelOut(nn.Module):
+    r"""Multiply each input feature by a learned gate ``g(w)``.
+
+    ``forward(x) = x * g(w)`` with ``g`` the sigmoid (each gate in (0, 1),
+    independently) or the softmax (gates sum to 1, so features compete).
+
+    The sparsity penalty, added to the training loss by :meth:`penalty`, is
+
+    .. math::
+
+        \Omega(w) = \lambda_1 \sum_j g(w)_j - \lambda_2 \operatorname{Var}(w)
+
+    with the population variance (divisor ``n_features``). It is the penalty of
+    the authors' PyTorch notebook. Their Keras layer instead penalises the raw
+    weights, :math:`\lambda_1 \|w\|_1 + \lambda_2 \|w\|_2`, which pulls every
+    ``w`` towards 0, i.e. every sigmoid gate towards 0.5, where relevant and
+    irrelevant features look alike. Penalising the gate values pulls
+    unused gates towards 0 instead, and the negative variance term spreads
+    the weights apart, so the gates rank features. With the softmax the
+    :math:`\lambda_1` term is the constant :math:`\lambda_1` (gates sum to 1) and
+    only competition and the variance term shape the gates.
+
+    Parameters
+    ----------
+    n_features : int
+        Number of input features (size of the last dimension).
+    activation : {"sigmoid", "softmax"}, default="sigmoid"
+        The gate function ``g``.
+    lambda_1 : float, default=1e-3
+        Weight of the gate-sum (L1 of the gate values) term; >= 0.
+    lambda_2 : float, default=1e-3
+        Weight of the negative weight-variance term; >= 0.
+    init : float, default=4.0
+        Initial value of every weight. With the sigmoid, 4.0 opens every gate
+        to ``sigmoid(4) = 0.982`` so training starts from (almost) the
+        ungated network, as in the authors' code; with the softmax any
+        constant gives equal gates ``1 / n_features``.
+
+    Attributes
+    ----------
+    weight : torch.nn.Parameter of shape (n_features,)
+        The gate logits ``w``.
+
+    Shape
+    -----
+    - Input: ``(*, n_features)``
+    - Output: ``(*, n_features)``, same as the input.
+
+    The layer behaves the same in training and evaluation mode.
+
+    Examples
+    --------
+    >>> import torch
+    >>> from skgates.nn import CancelOut
+    >>> gate = CancelOut(3)
+    >>> gate(torch.ones(2, 3)).shape
+    torch.Size([2, 3])
+    >>> bool(torch.allclose(gate.gates(), torch.sigmoid(torch.tensor(4.0)).expand(3)))
+    True
+    """
+
+    def __init__(self, n_features, activation="sigmoid", lambda_1=1e-3, lambda_2=1e-3, init=4.0):
+        super().__init__()
+        if activation not in GATE_ACTIVATIONS:
+            raise ValueError(
+                f"Unknown gate activation {activation!r}; expected one of "
+                f"{', '.join(map(repr, GATE_ACTIVATIONS))}."
+            )
+        for name, value in (("lambda_1", lambda_1), ("lambda_2", lambda_2)):
+            if not value >= 0:
+                raise ValueError(f"CancelOut: {name} must be >= 0, got {value!r}.")
+        self.activation = activation
+        self.lambda_1 = float(lambda_1)
+        self.lambda_2 = float(lambda_2)
+        self.weight = nn.Parameter(torch.full((int(n_features),), float(init)))
+
+    def gates(self):
+        """The gate values ``g(w)``, shape ``(n_features,)``."""
+        if self.activation == "softmax":
+            return torch.softmax(self.weight, dim=0)
+        return torch.sigmoid(self.weight)
+
+    def forward(self, x):
+        return x * self.gates()
+
+    def penalty(self):
+        """The sparsity penalty :math:`\\Omega(w)` (a scalar tensor with gradient)."""
+        return self.lambda_1 * self.gates().sum() - self.lambda_2 * self.weight.var(unbiased=False)
+
+    def extra_repr(self):
+        return (f"n_features={self.weight.numel()}, activation={self.activation!r}, "
+                f"lambda_1={self.lambda_1}, lambda_2={self.lambda_2}")
+
+
+class CancelOutNetwork(nn.Module):
+    """A CancelOut gate followed by an MLP: the network of :class:`skgates.CancelOutSelector`.
+
+    Parameters
+    ----------
+    gate : CancelOut
+        The input gate.
+    body : torch.nn.Module
+        The network that reads the gated input (an :class:`skgates.nn.MLP`).
+
+    Shape
+    -----
+    - Input: ``(n, n_features)``
+    - Output: whatever ``body`` returns, ``(n, n_outputs)``.
+    """
+
+    def __init__(self, gate, body):
+        super().__init__()
+        self.gate = gate
+        self.body = body
+
+    def forward(self, x):
+        return self.body(self.gate(x))
+
+    def penalty(self):
+        """The gate's sparsity penalty."""
+        return self.gate.penalty()
