@@ -240,7 +240,6 @@ class BaseNetworkEstimator(BaseEstimator):
             y_t = self._start_targets(X_checked, y, classes=classes, task_known=classes is not None)
             self._check_params(self.n_features_in_)
             X_t = self._to_tensor(X_checked, reset=True)
-            self._partial_rng_ = np.random.RandomState(draw_seed(self.random_state))
             self._train(X_t, y_t, partial=True)
             return self
         X_checked = self._validate_X(X, reset=False)
@@ -276,7 +275,9 @@ class BaseNetworkEstimator(BaseEstimator):
         return torch.as_tensor(np.ascontiguousarray(X_checked, dtype=np.float32), device=self.device)
 
     def _train(self, X_t, y_t, partial):
-        seed = draw_seed(self.random_state) if not partial else draw_seed(self._partial_rng_)
+        seed = draw_seed(self.random_state)
+        # Later partial_fit calls draw their seeds from here, so a stream is reproducible.
+        self._partial_rng_ = np.random.RandomState(seed)
         with torch_seeded(seed, self.device):
             module = self._build_module(X_t.shape[1], self.n_outputs_)
             self.net_ = self._make_net(module, len(X_t), partial)

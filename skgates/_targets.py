@@ -35,7 +35,7 @@ def resolve_task(task, y, estimator_name):
     if kind in _REGRESSION_TYPES:
         return "regression"
     raise ValueError(
-        f"{estimator_name} cannot infer a task from y of type {kind!r}. Pass "
+        f"Unknown label type {kind!r}: {estimator_name} cannot infer a task from y. Pass "
         "task='classification' (single-output labels) or task='regression' "
         "(numeric targets, one column per output)."
     )
