@@ -21,6 +21,14 @@ Hooks a subclass may override:
   :func:`sklearn.utils.validation.validate_data`).
 - ``_standardize_inputs`` (class attribute): standardise columns before the
   network sees them (True by default, so results do not depend on column scale).
+- ``_standardized_columns()``: indices of the columns to standardise (None, the
+  default, means all of them); e.g. categorical codes must stay as they are.
+- ``_task = "reconstruction"`` (class attribute): unsupervised training.
+  ``fit(X)`` needs no ``y``: the target is the network's own (standardised)
+  input ``X``, ``n_outputs_`` is the number of columns, and the criterion
+  (``MSELoss`` unless ``_make_criterion`` says otherwise) is called as
+  ``criterion(module_output, X)``; a module may return a tuple whose parts the
+  estimator's criterion understands.
 """
 
 import fnmatch
@@ -76,6 +84,10 @@ class BaseNetworkEstimator(BaseEstimator):
 
     def _check_params(self, n_features):
         """Check estimator-specific parameters; called by ``fit`` before training."""
+
+    def _standardized_columns(self):
+        """Indices of the columns to standardise; None means every column."""
+        return None
 
     def _validate_X(self, X, reset):
         return validate_data(
@@ -221,6 +233,8 @@ class BaseNetworkEstimator(BaseEstimator):
         y_t = self._start_targets(X_checked, y, classes=None)
         self._check_params(self.n_features_in_)
         X_t = self._to_tensor(X_checked, reset=True)
+        if self.task_ == "reconstruction":
+            y_t = X_t
         self._train(X_t, y_t, partial=False)
         return self
 
@@ -240,12 +254,18 @@ class BaseNetworkEstimator(BaseEstimator):
             y_t = self._start_targets(X_checked, y, classes=classes, task_known=classes is not None)
             self._check_params(self.n_features_in_)
             X_t = self._to_tensor(X_checked, reset=True)
+            if self.task_ == "reconstruction":
+                y_t = X_t
             self._train(X_t, y_t, partial=True)
             return self
         X_checked = self._validate_X(X, reset=False)
-        y = _check_y(y, self.task_ == "regression", type(self).__name__, len(X_checked))
-        y_t = self._prepare_y(y, first_call=False)
-        X_t = self._to_tensor(X_checked, reset=False, update_scaler=True)
+        if self.task_ == "reconstruction":
+            X_t = self._to_tensor(X_checked, reset=False, update_scaler=True)
+            y_t = X_t
+        else:
+            y = _check_y(y, self.task_ == "regression", type(self).__name__, len(X_checked))
+            y_t = self._prepare_y(y, first_call=False)
+            X_t = self._to_tensor(X_checked, reset=False, update_scaler=True)
         with torch_seeded(draw_seed(self._partial_rng_), self.device):
             self.net_.partial_fit(X_t, y_t, epochs=1)
         self.history_ = _history_frame(self.net_.history)
@@ -253,6 +273,12 @@ class BaseNetworkEstimator(BaseEstimator):
 
     def _start_targets(self, X_checked, y, classes, task_known=False):
         name = type(self).__name__
+        if self._task == "reconstruction":
+            # Unsupervised: y is ignored, the target is X (set once X is a tensor).
+            self.task_ = "reconstruction"
+            self._check_enough_rows(len(X_checked))
+            self.n_outputs_ = X_checked.shape[1]
+            return None
         if not task_known:
             requested = getattr(self, "task", self._task)
             if y is None:
@@ -266,12 +292,22 @@ class BaseNetworkEstimator(BaseEstimator):
         return y_t
 
     def _to_tensor(self, X_checked, reset, update_scaler=False):
-        if self._standardize_inputs:
+        columns = self._standardized_columns() if self._standardize_inputs else None
+        if self._standardize_inputs and columns is not None and len(columns) == 0:
             if reset:
-                self.input_scaler_ = StandardScaler().fit(X_checked)
+                self.input_scaler_ = None  # nothing to standardise
+        elif self._standardize_inputs:
+            part = X_checked if columns is None else X_checked[:, columns]
+            if reset:
+                self.input_scaler_ = StandardScaler().fit(part)
             elif update_scaler:
-                self.input_scaler_.partial_fit(X_checked)
-            X_checked = self.input_scaler_.transform(X_checked)
+                self.input_scaler_.partial_fit(part)
+            part = self.input_scaler_.transform(part)
+            if columns is None:
+                X_checked = part
+            else:
+                X_checked = np.array(X_checked, dtype=np.float64)
+                X_checked[:, columns] = part
         return torch.as_tensor(np.ascontiguousarray(X_checked, dtype=np.float32), device=self.device)
 
     def _train(self, X_t, y_t, partial):
@@ -304,7 +340,7 @@ class BaseNetworkEstimator(BaseEstimator):
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
-        tags.target_tags.required = True
+        tags.target_tags.required = self._task != "reconstruction"
         tags.input_tags.allow_nan = False
         return tags
 
