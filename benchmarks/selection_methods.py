@@ -132,8 +132,8 @@ def _stg(X, y, rs):
 METHODS = {
     "CancelOutSelector": lambda X, y, rs: CancelOutSelector(random_state=rs).fit(X, y).feature_importances_,
     "RandomForest": _random_forest,
-    "mutual_info": _mutual_info,
-    "L1 logreg": _l1_logreg,
+    "mutual-info": _mutual_info,
+    "L1-logreg": _l1_logreg,
     "pytorch-tabnet": _tabnet,
     "LassoNet": _lassonet,
     "STG": _stg,
