@@ -16,6 +16,13 @@ Hooks a subclass may override:
 - ``_make_criterion()``: the loss; by default ``CrossEntropyLoss`` for
   classification and ``MSELoss`` otherwise.
 - ``_extra_penalties()``: further loss terms ``term(module, X) -> tensor``.
+- ``_default_contractive_layers`` (class attribute): fnmatch patterns over
+  ``module.named_modules()`` naming the hidden layers that the contractive
+  penalty counts when the estimator's ``contractive_layers`` is None. An
+  estimator with parameters ``contractive`` (weight, default 0) and
+  ``contractive_layers`` gets the penalty of :mod:`skgates.nn.contractive`
+  added to its training loss by the bridge (in addition to
+  ``_extra_penalties()``); the parameters are checked at fit.
 - ``_check_params(n_features)``: validate estimator-specific parameters at fit.
 - ``_validate_X(X, reset)``: turn input into a 2-D float array (default:
   :func:`sklearn.utils.validation.validate_data`).
@@ -46,6 +53,7 @@ from skorch.callbacks import EarlyStopping, ProgressBar
 from skorch.dataset import ValidSplit
 
 from ._net import PenalizedNet, TensorBatchLoader
+from .nn.contractive import ContractivePenalty, check_layer_patterns, resolve_layers
 from ._seeding import draw_seed, torch_seeded
 from ._targets import check_enough_classes, encode_labels, resolve_task
 
@@ -65,6 +73,7 @@ class BaseNetworkEstimator(BaseEstimator):
 
     _standardize_inputs = True
     _task = "auto"
+    _default_contractive_layers = None
 
     # ------------------------------------------------------------------ hooks
     def _build_module(self, n_features, n_outputs):
@@ -120,6 +129,42 @@ class BaseNetworkEstimator(BaseEstimator):
             raise ValueError(f"{name}: device {self.device!r} is not a torch device.") from error
         if device.type == "cuda" and not torch.cuda.is_available():
             raise ValueError(f"{name}: device {self.device!r} was asked for but CUDA is not available.")
+        self._check_contractive_params()
+
+    def _check_contractive_params(self):
+        """Check ``contractive`` (a weight >= 0) and ``contractive_layers``, when present."""
+        name = type(self).__name__
+        weight = getattr(self, "contractive", 0.0)
+        check_scalar(weight, "contractive", numbers.Real, min_val=0)
+        if not np.isfinite(weight):
+            raise ValueError(f"{name}: contractive must be a finite weight >= 0, got {weight!r}.")
+        layers = getattr(self, "contractive_layers", None)
+        if layers is not None:
+            try:
+                check_layer_patterns(layers)
+            except (TypeError, ValueError) as error:
+                raise type(error)(f"{name}: {error}") from None
+
+    def _contractive_penalties(self, module):
+        """The contractive loss term for ``module`` (empty when ``contractive`` is 0)."""
+        weight = getattr(self, "contractive", 0.0)
+        if not weight > 0:
+            return []
+        name = type(self).__name__
+        layers = getattr(self, "contractive_layers", None)
+        if layers is None:
+            layers = self._default_contractive_layers
+        if layers is None:
+            available = ", ".join(n for n, _ in module.named_modules() if n)
+            raise ValueError(
+                f"{name}: contractive > 0 needs contractive_layers (fnmatch patterns over the "
+                f"network's module names); available module names: {available}."
+            )
+        try:
+            resolve_layers(module, layers)
+        except ValueError as error:
+            raise ValueError(f"{name}: {error}") from None
+        return [ContractivePenalty(layers, weight=float(weight))]
 
     def _check_enough_rows(self, n_samples):
         name = type(self).__name__
@@ -184,7 +229,7 @@ class BaseNetworkEstimator(BaseEstimator):
         return PenalizedNet(
             module=module,
             criterion=self._make_criterion(),
-            penalties=self._extra_penalties(),
+            penalties=[*self._extra_penalties(), *self._contractive_penalties(module)],
             optimizer=torch.optim.AdamW,
             optimizer__weight_decay=self.weight_decay,
             optimizer__param_groups=self._param_groups(module),

@@ -56,6 +56,15 @@ class CancelOutSelector(SelectorMixin, BaseNetworkEstimator, BaseEstimator):
         Widths of the MLP's hidden layers.
     activation : {"identity", "logistic", "tanh", "relu"}, default="relu"
         Hidden-layer activation.
+    contractive : float, default=0.0
+        Weight of the contractive penalty (Rifai et al., 2011): the mean over
+        rows and chosen hidden layers of the squared Frobenius norm of the
+        layer's Jacobian with respect to the input, see
+        :mod:`skgates.nn.contractive`. 0 turns it off.
+    contractive_layers : str, sequence of str or None, default=None
+        fnmatch patterns over the network's module names choosing the hidden
+        layers that the contractive penalty counts; None means
+        ``("body.hidden.*",)``, every hidden layer of the MLP.
     max_epochs : int, default=60
         Passes over the training data (upper bound with early stopping).
     batch_size : int, default=128
@@ -124,6 +133,8 @@ class CancelOutSelector(SelectorMixin, BaseNetworkEstimator, BaseEstimator):
     True
     """
 
+    _default_contractive_layers = ("body.hidden.*",)
+
     def __init__(
         self,
         task="auto",
@@ -136,6 +147,8 @@ class CancelOutSelector(SelectorMixin, BaseNetworkEstimator, BaseEstimator):
         gate_lr_scale=10.0,
         hidden_layer_sizes=(64, 32),
         activation="relu",
+        contractive=0.0,
+        contractive_layers=None,
         max_epochs=60,
         batch_size=128,
         lr=0.003,
@@ -158,6 +171,8 @@ class CancelOutSelector(SelectorMixin, BaseNetworkEstimator, BaseEstimator):
         self.gate_lr_scale = gate_lr_scale
         self.hidden_layer_sizes = hidden_layer_sizes
         self.activation = activation
+        self.contractive = contractive
+        self.contractive_layers = contractive_layers
         self.max_epochs = max_epochs
         self.batch_size = batch_size
         self.lr = lr

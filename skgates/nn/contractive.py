@@ -1,0 +1,469 @@
+r"""The contractive penalty (Rifai et al., 2011): the squared Frobenius norm of hidden Jacobians.
+
+For chosen hidden outputs :math:`Z_1, \dots, Z_L` of a network and an input
+row :math:`x`, the penalty of a batch of rows :math:`x_1, \dots, x_n` is
+
+.. math::
+
+    \Omega = \frac{1}{n} \sum_{r=1}^{n} \frac{1}{L} \sum_{i=1}^{L}
+             \left\| \frac{\partial Z_i(x_r)}{\partial x_r} \right\|_F^2 ,
+
+the batch mean of the per-row penalty averaged over the chosen layers. It is
+the *full* Jacobian of every chosen output with respect to that row's input,
+not the gradient of a layer's mean activation.
+
+Three ways to compute it (``method``):
+
+``"closed_form"``
+    Exact, for networks that are a chain of affine maps (``nn.Linear``,
+    :class:`skgates.nn.DropConnectLinear` with its expected weights, the
+    CancelOut gate as a diagonal map) and elementwise activations. The
+    Jacobian of ``h_l = s(W_l h_{l-1} + b_l)`` is
+    ``J_l = diag(s'(a_l)) W_l J_{l-1}``; for the first hidden layer
+    ``||J_1||_F^2 = sum_j s'(a_j)^2 ||W_j||^2``. Deeper layers propagate
+    either the per-row Jacobian ``J`` (shape ``(n, width, n_inputs)``, cheap
+    for few inputs) or its Gram matrix ``G = J J^T``
+    (``G_l = D_l W_l G_{l-1} W_l^T D_l``, shape ``(n, width, width)``, whose
+    cost does not depend on the number of inputs), whichever costs fewer
+    multiplications, and read ``||J||_F^2 = trace(G)``.
+``"autodiff"``
+    Exact for any module whose rows do not interact: ``torch.func.vmap`` of
+    ``jacfwd`` (few inputs) or ``jacrev`` (few outputs) over the rows, with
+    fresh noise per row for stochastic layers.
+``"projection"``
+    An unbiased *estimate*: ``E_v ||J v||^2 = ||J||_F^2`` for
+    ``v ~ N(0, I)``, with ``n_projections`` Jacobian-vector products
+    (``torch.func.jvp``) of the whole batch. It is used for modules with
+    layers that couple the rows of a batch (BatchNorm in training mode); there
+    ``J v`` also contains the (order ``1/n``) dependence of a row's output on
+    the other rows of its batch. Buffers such as BatchNorm running statistics
+    are restored after the extra forward pass.
+
+``"auto"`` picks ``"closed_form"`` when the network is such a chain and every
+chosen layer lies on it, ``"projection"`` when a BatchNorm layer is in
+training mode, and ``"autodiff"`` otherwise.
+
+A module joins the closed form by being an ``nn.Sequential`` of such steps, or
+by defining ``contractive_chain()`` returning ``[(child_name, child), ...]``
+in the order its ``forward`` applies them.
+
+Choosing layers: fnmatch patterns over ``module.named_modules()`` names; a
+pattern selects the *outermost* modules it matches (``"body.hidden.*"``
+selects ``body.hidden.0`` and ``body.hidden.1``, not also the linear and
+activation inside each).
+"""
+
+import fnmatch
+import math
+import numbers
+
+import torch
+from torch import nn
+
+from .cancelout import CancelOut, CancelOutNetwork
+from .mlp import MLP
+
+METHODS = ("auto", "closed_form", "autodiff", "projection")
+
+# Derivative s'(a) of elementwise activations, from the pre-activation a and output s(a).
+_DERIVATIVES = {
+    nn.Identity: lambda a, h: torch.ones_like(a),
+    nn.Tanh: lambda a, h: 1.0 - h * h,
+    nn.Sigmoid: lambda a, h: h * (1.0 - h),
+    nn.ReLU: lambda a, h: (a > 0).to(a.dtype),
+}
+# Further elementwise activations whose derivative comes from a forward-mode product.
+_ELEMENTWISE = (nn.LeakyReLU, nn.ELU, nn.GELU, nn.SiLU, nn.Softplus, nn.Mish, nn.Hardtanh,
+                nn.CELU, nn.SELU, nn.Softsign, nn.Tanhshrink, nn.LogSigmoid)
+
+
+# ------------------------------------------------------------------ layer choice
+def resolve_layers(module, patterns):
+    """Names of the outermost submodules of ``module`` matched by fnmatch ``patterns``.
+
+    Parameters
+    ----------
+    module : torch.nn.Module
+    patterns : str or sequence of str
+        fnmatch patterns over the names of ``module.named_modules()``.
+
+    Returns
+    -------
+    names : list of str
+        Matched names in ``named_modules()`` order, without any name that lies
+        inside another matched name.
+
+    Raises
+    ------
+    ValueError
+        When no module matches, naming the patterns and the available names.
+    """
+    patterns = check_layer_patterns(patterns)
+    available = [name for name, _ in module.named_modules() if name]
+    matched = [name for name in available if any(fnmatch.fnmatchcase(name, p) for p in patterns)]
+    outer = [name for name in matched
+             if not any(name.startswith(other + ".") for other in matched if other != name)]
+    if not outer:
+        raise ValueError(
+            f"contractive_layers {list(patterns)!r} match no module; available module names: "
+            f"{', '.join(available) if available else '(none)'}."
+        )
+    return outer
+
+
+def check_layer_patterns(patterns):
+    """Return ``patterns`` as a tuple of strings, or raise a ``TypeError``/``ValueError``."""
+    if isinstance(patterns, str):
+        patterns = (patterns,)
+    try:
+        patterns = tuple(patterns)
+    except TypeError:
+        raise TypeError(
+            f"contractive_layers must be a string or a sequence of strings, got {patterns!r}."
+        ) from None
+    if not patterns or not all(isinstance(p, str) for p in patterns):
+        raise ValueError(
+            f"contractive_layers must be a non-empty sequence of strings, got {patterns!r}."
+        )
+    return patterns
+
+
+# -------------------------------------------------------------------- the chain
+def _children_in_order(module):
+    """Ordered ``[(name, child)]`` of a chain-like container, or None."""
+    chain = getattr(module, "contractive_chain", None)
+    if callable(chain):
+        return list(chain())
+    if isinstance(module, nn.Sequential):
+        return list(module.named_children())
+    if isinstance(module, MLP):
+        return [(f"hidden.{i}", layer) for i, layer in enumerate(module.hidden)] + [
+            ("output", module.output)]
+    if isinstance(module, CancelOutNetwork):
+        return [("gate", module.gate), ("body", module.body)]
+    return None
+
+
+def _leaf_step(module):
+    """``(kind, module)`` for a module the closed form knows, or None."""
+    if isinstance(module, nn.Linear) or getattr(module, "contractive_affine", False):
+        return ("affine", module)
+    if isinstance(module, CancelOut):
+        return ("scale", module)
+    if type(module) in _DERIVATIVES or isinstance(module, _ELEMENTWISE):
+        return ("act", module)
+    if isinstance(module, nn.Dropout) and not module.training:
+        return ("act", nn.Identity())
+    return None
+
+
+def linear_chain(module, prefix=""):
+    """Flatten ``module`` into closed-form steps.
+
+    Returns
+    -------
+    steps : list of (kind, module) or None
+        None when some part is not an affine map or elementwise activation.
+    taps : dict
+        ``{qualified module name: index of its last step}``; the output of that
+        step is the module's output.
+    """
+    step = _leaf_step(module)
+    if step is not None:
+        steps = [step]
+        extra = getattr(module, "contractive_activation", None)
+        if step[0] == "affine" and callable(extra):
+            act = extra()
+            if act is not None:
+                sub = _leaf_step(act)
+                if sub is None or sub[0] != "act":
+                    return None, {}
+                steps.append(sub)
+        return steps, {prefix: len(steps) - 1}
+    children = _children_in_order(module)
+    if children is None:
+        return None, {}
+    steps, taps = [], {}
+    for name, child in children:
+        qualified = f"{prefix}.{name}" if prefix else name
+        sub_steps, sub_taps = linear_chain(child, qualified)
+        if sub_steps is None:
+            return None, {}
+        offset = len(steps)
+        steps.extend(sub_steps)
+        taps.update({key: offset + index for key, index in sub_taps.items()})
+    if steps:
+        taps[prefix] = len(steps) - 1
+    return steps, taps
+
+
+def _affine_weight_bias(module):
+    weight = getattr(module, "contractive_weight", None)
+    weight = weight() if callable(weight) else module.weight
+    return weight, module.bias
+
+
+def _derivative(act, a, h):
+    rule = _DERIVATIVES.get(type(act))
+    if rule is not None:
+        return rule(a, h)
+    return torch.func.jvp(act, (a,), (torch.ones_like(a),))[1]
+
+
+def closed_form_sq_norms(steps, tap_indices, X):
+    """Exact ``||dZ/dx||_F^2`` per row for each tap of a chain (see the module docstring).
+
+    Returns a tensor ``(n, len(tap_indices))``.
+    """
+    n, d_in = X.shape
+    last = max(tap_indices)
+    widths = [d_in]
+    for kind, module in steps[:last + 1]:
+        if kind == "affine":
+            widths.append(_affine_weight_bias(module)[0].shape[0])
+    use_gram = d_in > max(widths[1:], default=d_in)
+    wanted = {index: k for k, index in enumerate(tap_indices)}
+    norms = [None] * len(tap_indices)
+    h = X
+    shared = None      # Jacobian common to all rows while no row-wise factor has appeared
+    state = None       # per-row J (n, w, d_in) or Gram G (n, w, w)
+    for index, (kind, module) in enumerate(steps[:last + 1]):
+        if kind == "affine":
+            weight, bias = _affine_weight_bias(module)
+            h = nn.functional.linear(h, weight, bias)
+            if state is None:
+                shared = weight if shared is None else weight @ shared
+            elif use_gram:
+                state = weight @ state @ weight.T if _needs_full(index, steps, wanted, last) \
+                    else _gram_affine_then(weight, state)
+            else:
+                state = weight @ state
+        else:
+            if kind == "scale":
+                factor = module.gates()
+                h = module(h)
+            else:
+                a = h
+                h = module(a)
+                factor = _derivative(module, a, h)
+            if state is None and factor.ndim == 1:
+                eye = torch.eye(h.shape[-1], dtype=h.dtype, device=h.device)
+                shared = factor[:, None] * (eye if shared is None else shared)
+            else:
+                if state is None:
+                    base = torch.eye(d_in, dtype=h.dtype, device=h.device) if shared is None \
+                        else shared
+                    state = base @ base.T if use_gram else base
+                    state = state.expand(n, *state.shape)
+                if isinstance(state, tuple):  # ("diag", diagonal of G): no affine map follows
+                    state = ("diag", factor * factor * state[1])
+                elif use_gram:
+                    state = factor[..., :, None] * state * factor[..., None, :]
+                else:
+                    state = factor[..., :, None] * state
+        if index in wanted:
+            norms[wanted[index]] = _sq_norm(state, shared, use_gram, n)
+    return torch.stack(norms, dim=1)
+
+
+def _needs_full(index, steps, wanted, last):
+    """Whether the full Gram matrix after step ``index`` is needed (a later affine map uses it)."""
+    return any(kind == "affine" for kind, _ in steps[index + 1:last + 1])
+
+
+def _gram_affine_then(weight, gram):
+    """Only the diagonal of ``W G W^T`` (n, w_out): enough for a trace after row scalings."""
+    return ("diag", ((weight @ gram) * weight).sum(-1))
+
+
+def _sq_norm(state, shared, use_gram, n):
+    if state is None:
+        value = shared.pow(2).sum() if shared is not None else None
+        if value is None:
+            raise ValueError("A chosen layer is the input itself; its Jacobian is the identity.")
+        return value.expand(n)
+    if isinstance(state, tuple):
+        return state[1].sum(-1)
+    if use_gram:
+        return torch.diagonal(state, dim1=-2, dim2=-1).sum(-1)
+    return state.pow(2).sum((-2, -1))
+
+
+# ------------------------------------------------------------ general modules
+def _has_batch_coupling(module):
+    return any(isinstance(m, nn.modules.batchnorm._BatchNorm) and m.training
+               for m in module.modules())
+
+
+def _capture(module, names):
+    """Forward hooks that store the outputs of ``names``; returns (store, handles)."""
+    store = {}
+    modules = dict(module.named_modules())
+    handles = []
+    for name in names:
+        def hook(_mod, _inp, out, name=name):
+            store[name] = out
+        handles.append(modules[name].register_forward_hook(hook))
+    return store, handles
+
+
+def _flat(output):
+    if isinstance(output, torch.Tensor):
+        return [output]
+    if isinstance(output, (tuple, list)):
+        return [t for part in output for t in _flat(part)]
+    if isinstance(output, dict):
+        return [t for part in output.values() for t in _flat(part)]
+    return []
+
+
+def autodiff_sq_norms(module, names, X):
+    """Exact per-row ``||dZ/dx||_F^2`` with ``torch.func`` (rows must not interact)."""
+    store, handles = _capture(module, names)
+
+    def outputs(x_row):
+        store.clear()
+        module(x_row.unsqueeze(0))
+        return tuple(torch.cat([t.reshape(-1) for t in _flat(store[name])]) for name in names)
+
+    try:
+        with torch.no_grad():
+            sizes = [o.numel() for o in outputs(X[:1])]
+        jac = torch.func.jacfwd if X.shape[1] <= max(sizes) else torch.func.jacrev
+        jacobians = torch.func.vmap(jac(outputs), randomness="different")(X)
+    finally:
+        for handle in handles:
+            handle.remove()
+    return torch.stack([j.pow(2).sum((-2, -1)) for j in jacobians], dim=1)
+
+
+def projection_sq_norms(module, names, X, n_projections=1):
+    """Unbiased estimate of per-row ``||dZ/dx||_F^2`` from random Jacobian-vector products."""
+    store, handles = _capture(module, names)
+    saved = {name: buf.detach().clone() for name, buf in module.named_buffers()}
+
+    def outputs(x):
+        store.clear()
+        module(x)
+        return tuple(torch.cat([t.reshape(len(x), -1) for t in _flat(store[name])], dim=1)
+                     for name in names)
+
+    try:
+        total = 0.0
+        for _ in range(int(n_projections)):
+            probe = torch.randn_like(X)
+            tangents = torch.func.jvp(outputs, (X,), (probe,))[1]
+            total = total + torch.stack([t.pow(2).sum(1) for t in tangents], dim=1)
+    finally:
+        for handle in handles:
+            handle.remove()
+        with torch.no_grad():
+            buffers = dict(module.named_buffers())
+            for name, value in saved.items():
+                buffers[name].copy_(value)
+    return total / int(n_projections)
+
+
+def jacobian_sq_norms(module, X, layers, method="auto", n_projections=1):
+    """Per-row squared Frobenius norms of the chosen layers' Jacobians.
+
+    Parameters
+    ----------
+    module : torch.nn.Module
+        Maps a batch ``(n, n_inputs)`` to its output; the chosen layers are
+        submodules that it calls.
+    X : torch.Tensor of shape (n, n_inputs)
+    layers : str or sequence of str
+        fnmatch patterns over ``module.named_modules()`` (outermost matches).
+    method : {"auto", "closed_form", "autodiff", "projection"}, default="auto"
+        See the module docstring.
+    n_projections : int, default=1
+        Random probes per row for ``"projection"``.
+
+    Returns
+    -------
+    norms : torch.Tensor of shape (n, n_layers)
+        Differentiable with respect to the module's parameters.
+    """
+    names = resolve_layers(module, layers)
+    method = _pick_method(module, names, method)
+    if method == "closed_form":
+        steps, taps = linear_chain(module)
+        return closed_form_sq_norms(steps, [taps[name] for name in names], X)
+    if method == "projection":
+        return projection_sq_norms(module, names, X, n_projections)
+    return autodiff_sq_norms(module, names, X)
+
+
+def _pick_method(module, names, method):
+    if method not in METHODS:
+        raise ValueError(f"Unknown method {method!r}; expected one of {', '.join(map(repr, METHODS))}.")
+    if method in ("auto", "closed_form"):
+        steps, taps = linear_chain(module)
+        if steps is not None and all(name in taps for name in names):
+            return "closed_form"
+        if method == "closed_form":
+            raise ValueError(
+                "method='closed_form' needs a chain of affine maps and elementwise activations "
+                f"with every chosen layer on it; {type(module).__name__} is not one."
+            )
+        return "projection" if _has_batch_coupling(module) else "autodiff"
+    return method
+
+
+def contractive_penalty(module, X, layers, method="auto", n_projections=1):
+    """The contractive penalty of a batch: mean over rows and chosen layers of ``||dZ/dx||_F^2``.
+
+    Parameters are those of :func:`jacobian_sq_norms`.
+
+    Returns
+    -------
+    penalty : torch.Tensor
+        A scalar, differentiable with respect to the module's parameters.
+
+    Examples
+    --------
+    >>> import torch
+    >>> from skgates.nn import MLP, contractive_penalty
+    >>> net = MLP(5, (8, 4), 1, activation="tanh")
+    >>> contractive_penalty(net, torch.randn(3, 5), "hidden.*").shape
+    torch.Size([])
+    """
+    return jacobian_sq_norms(module, X, layers, method, n_projections).mean()
+
+
+class ContractivePenalty:
+    """A loss term ``weight * contractive_penalty(module, X, layers)``.
+
+    Callable as ``term(module, X)``, the form of the extra penalties that
+    :class:`skgates._net.PenalizedNet` adds to the training loss. Picklable.
+
+    Parameters
+    ----------
+    layers : str or sequence of str
+        fnmatch patterns of the hidden layers that count.
+    weight : float, default=1.0
+        Multiplies the penalty; >= 0.
+    method : {"auto", "closed_form", "autodiff", "projection"}, default="auto"
+    n_projections : int, default=1
+    """
+
+    def __init__(self, layers, weight=1.0, method="auto", n_projections=1):
+        if not isinstance(weight, numbers.Real) or not weight >= 0 or math.isinf(weight):
+            raise ValueError(f"The contractive weight must be a finite number >= 0, got {weight!r}.")
+        if method not in METHODS:
+            raise ValueError(f"Unknown method {method!r}; expected one of {', '.join(map(repr, METHODS))}.")
+        if not isinstance(n_projections, numbers.Integral) or n_projections < 1:
+            raise ValueError(f"n_projections must be an int >= 1, got {n_projections!r}.")
+        self.layers = check_layer_patterns(layers)
+        self.weight = float(weight)
+        self.method = method
+        self.n_projections = int(n_projections)
+
+    def __call__(self, module, X):
+        return self.weight * contractive_penalty(module, X, self.layers, self.method,
+                                                 self.n_projections)
+
+    def __repr__(self):
+        return (f"ContractivePenalty(layers={list(self.layers)!r}, weight={self.weight}, "
+                f"method={self.method!r})")
