@@ -335,7 +335,9 @@ def render_markdown(merged, json_name="selection.json"):
         out.append(f"- threads: {run['threads']}")
         out.append(f"- repeats: {run['repeats']}")
         out.append("- versions: " + ", ".join(f"{k} {v}" for k, v in run["versions"].items()))
-        out.append(f"- rows: {run['n_rows']} (task, method) pairs in {run['total_seconds']:.0f} s")
+        status = "" if run.get("complete", True) else " (interrupted or still running)"
+        out.append(f"- rows: {run['n_rows']} (task, method) pairs in "
+                   f"{run['total_seconds']:.0f} s{status}")
         out.append("")
     if len(runs) > 1:
         out.append("Run each row came from:")
@@ -409,19 +411,6 @@ def main(argv=None):
     started = datetime.datetime.now(datetime.timezone.utc)
     run_id = started.strftime("%Y-%m-%dT%H:%M:%SZ")
     log = sys.stderr
-    new_rows = []
-    t0 = time.perf_counter()
-    with threadpool_limits(limits=N_THREADS):
-        for task in tasks:
-            data = load_task(task, spec)
-            for method in methods:
-                row = run_one(task, method, data, args.repeats, log)
-                row["run"] = run_id
-                new_rows.append(row)
-                shown = (f"error {row['error']}" if "error" in row else
-                         f"p@k={row['precision_at_k']:.2f} auc={row['auc']:.3f} "
-                         f"{row['seconds']:.1f}s {row['extra'] or ''}")
-                print(f"{task:14s} {method:20s} {shown}", flush=True)
     run = {
         "id": run_id,
         "date": started.strftime("%Y-%m-%d %H:%M UTC"),
@@ -435,14 +424,34 @@ def main(argv=None):
         "data": spec,
         "tasks": tasks,
         "methods": methods,
-        "n_rows": len(new_rows),
-        "total_seconds": time.perf_counter() - t0,
+        "complete": False,
     }
-    merged = merge(old, run, new_rows)
-    json_path.parent.mkdir(parents=True, exist_ok=True)
-    json_path.write_text(json.dumps(merged, indent=1) + "\n")
-    md_path.parent.mkdir(parents=True, exist_ok=True)
-    md_path.write_text(render_markdown(merged, _display_path(json_path)) + "\n")
+    new_rows = []
+    t0 = time.perf_counter()
+
+    def save():
+        # Written after every row, so an interrupted run keeps what it measured.
+        run.update(n_rows=len(new_rows), total_seconds=time.perf_counter() - t0)
+        merged = merge(old, run, new_rows)
+        json_path.parent.mkdir(parents=True, exist_ok=True)
+        json_path.write_text(json.dumps(merged, indent=1) + "\n")
+        md_path.parent.mkdir(parents=True, exist_ok=True)
+        md_path.write_text(render_markdown(merged, _display_path(json_path)) + "\n")
+
+    with threadpool_limits(limits=N_THREADS):
+        for task in tasks:
+            data = load_task(task, spec)
+            for method in methods:
+                row = run_one(task, method, data, args.repeats, log)
+                row["run"] = run_id
+                new_rows.append(row)
+                shown = (f"error {row['error']}" if "error" in row else
+                         f"p@k={row['precision_at_k']:.2f} auc={row['auc']:.3f} "
+                         f"{row['seconds']:.1f}s {row['extra'] or ''}")
+                print(f"{task:14s} {method:20s} {shown}", flush=True)
+                save()
+    run["complete"] = True
+    save()
     print(f"wrote {json_path} and {md_path}")
 
 
