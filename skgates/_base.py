@@ -91,6 +91,10 @@ class BaseNetworkEstimator(BaseEstimator):
         """``[(pattern, options)]`` for parameters whose optimizer options differ (e.g. lr)."""
         return []
 
+    def _optimizer_options(self):
+        """Extra keyword arguments of the optimizer (e.g. ``{"foreach": True}``)."""
+        return {}
+
     def _check_params(self, n_features):
         """Check estimator-specific parameters; called by ``fit`` before training."""
 
@@ -233,6 +237,7 @@ class BaseNetworkEstimator(BaseEstimator):
             optimizer=torch.optim.AdamW,
             optimizer__weight_decay=self.weight_decay,
             optimizer__param_groups=self._param_groups(module),
+            **{f"optimizer__{key}": value for key, value in self._optimizer_options().items()},
             lr=self.lr,
             max_epochs=self.max_epochs,
             batch_size=min(self.batch_size, n_samples),
@@ -260,7 +265,8 @@ class BaseNetworkEstimator(BaseEstimator):
             for pattern, pattern_options in special:
                 if fnmatch.fnmatch(name, pattern):
                     options.update(pattern_options)
-            if param.ndim < 2:
+            if param.ndim < 2 and self.weight_decay != 0:
+                # (with no weight decay at all, such a group would change nothing but speed)
                 options["weight_decay"] = 0.0
             if options:
                 groups.append((name, options))
