@@ -258,3 +258,126 @@ class TailDropout(nn.Module):
 
     def extra_repr(self):
         return f"p={self.p}, batch_dim={self.batch_dim!r}, dropout_dim={self.dropout_dim}"
+
+
+class TailDropoutRankerNetwork(nn.Module):
+    r"""An MLP that reads its input columns through TailDropout in a chosen order.
+
+    The network of :class:`skgates.TailDropoutRanker`. Column ``j`` sits at
+    position ``position[j]`` of an order; TailDropout keeps a random prefix
+    of that order (the first positions most often) and zeroes the others
+    before the MLP ``body`` reads the columns. Two training modes:
+
+    - ``"random"``: every row draws its own random order, so the kept columns
+      are a random subset whose size follows TailDropout's distribution (the
+      scouting phase: the network learns to predict from any subset);
+    - ``"ordered"``: every row uses the order in ``position`` (the committed
+      phase: the network learns to predict from every prefix).
+
+    In evaluation mode the input is passed unchanged unless
+    ``dropout.set_k(k)`` is set, which keeps exactly the first ``k``
+    positions of the order. :meth:`prefix_outputs` evaluates every prefix of
+    an order (one per row, or shared) in one sweep.
+
+    Parameters
+    ----------
+    n_features : int
+        Number of input columns.
+    body : torch.nn.Module
+        An :class:`skgates.nn.MLP` reading ``2 * n_features`` inputs: the
+        masked columns, then the mask itself (1 = kept), so the network can
+        tell a dropped column from a column whose value is 0.
+    p : float in [0, 1], default=0.5
+        TailDropout's expected fraction of dropped columns.
+
+    Attributes
+    ----------
+    dropout : TailDropout
+        The TailDropout layer over positions.
+    position : torch.Tensor of shape (n_features,), long
+        ``position[j]`` is the place of column ``j`` in the order (a buffer).
+    mode : {"random", "ordered"}
+
+    Shape
+    -----
+    - Input: ``(n, n_features)``
+    - Output: ``(n, n_outputs)``, the body's output.
+    """
+
+    def __init__(self, n_features, body, p=0.5):
+        super().__init__()
+        self.dropout = TailDropout(p)
+        self.body = body
+        self.register_buffer("position", torch.arange(int(n_features)))
+        self.mode = "random"
+
+    def set_order(self, order):
+        """Use ``order`` (column indices, best first) from now on, in ``"ordered"`` mode."""
+        order = torch.as_tensor(order, dtype=torch.long, device=self.position.device)
+        position = torch.empty_like(order)
+        position[order] = torch.arange(len(order), device=order.device)
+        self.position.copy_(position)
+        self.mode = "ordered"
+        return self
+
+    def _mask(self, x):
+        if self.mode == "random" and self.training and self.dropout.k is None:
+            n, d = x.shape
+            kept = self.dropout(torch.ones(n, d, device=x.device, dtype=x.dtype))
+            # a uniformly random permutation per row: column j sits at position positions[i, j]
+            positions = torch.rand(n, d, device=x.device).argsort(dim=1)
+            return kept.gather(1, positions)
+        kept = self.dropout(torch.ones(1 if self.dropout.k is not None or not self.training
+                                       else x.shape[0], x.shape[1], device=x.device, dtype=x.dtype))
+        return kept[:, self.position]
+
+    def forward(self, x):
+        if not self.training and self.dropout.k is None:
+            mask = torch.ones_like(x)
+        else:
+            mask = self._mask(x).expand_as(x)
+        return self.body(torch.cat([x * mask, mask], dim=1))
+
+    def prefix_outputs(self, x, order):
+        """Yield the outputs on ``x`` with only the first ``m`` columns of ``order``, m = 0..d.
+
+        The first layer is linear, so its pre-activation grows by one
+        column's contribution (its value and its mask indicator) per step;
+        only the rest of the network runs ``d + 1`` times.
+
+        Parameters
+        ----------
+        x : torch.Tensor of shape (n, d)
+        order : torch.Tensor of shape (d,) or (n, d), long
+            Column indices, best first; one order for all rows or one per row.
+
+        Yields
+        ------
+        torch.Tensor of shape (n, n_outputs)
+            ``d + 1`` outputs, for ``m = 0, 1, ..., d``.
+        """
+        layers = list(self.body.hidden)
+        first = layers[0][0] if layers else self.body.output
+        n, d = x.shape
+        weight, indicator = first.weight[:, :d], first.weight[:, d:]  # (h, d) each
+        pre = first.bias if first.bias is not None else weight.new_zeros(weight.shape[0])
+        pre = pre.expand(n, -1).clone()
+        rows = torch.arange(n, device=x.device)
+        for m in range(d + 1):
+            yield self._rest(pre, layers)
+            if m == d:
+                break
+            if order.ndim == 1:
+                column = order[m]
+                pre = pre + x[:, column, None] * weight[:, column] + indicator[:, column]
+            else:
+                column = order[:, m]
+                pre = pre + x[rows, column, None] * weight[:, column].T + indicator[:, column].T
+
+    def _rest(self, pre, layers):
+        if not layers:
+            return pre
+        h = layers[0][1:](pre)
+        for layer in layers[1:]:
+            h = layer(h)
+        return self.body.output(h)

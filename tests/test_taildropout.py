@@ -1,0 +1,148 @@
+"""Tests of skgates.TailDropoutRanker: recovery of known relevant columns, the scree curve, bad input."""
+
+import numpy as np
+import pandas as pd
+import pytest
+from sklearn.base import clone
+from sklearn.pipeline import make_pipeline
+from sklearn.linear_model import LogisticRegression
+
+from skgates import TailDropoutRanker
+from skgates.datasets import make_madelon_like, make_syn, precision_at_k
+
+FAST = dict(max_epochs=15, ordered_epochs=5, batch_size=256, random_state=0)
+
+
+@pytest.fixture(scope="module")
+def syn2():
+    X, y, relevant = make_syn("syn2", n_samples=4000, n_noise=12, random_state=0)
+    return X, y, relevant, TailDropoutRanker(**FAST).fit(X, y)
+
+
+@pytest.fixture(scope="module")
+def syn3():
+    X, y, relevant = make_syn("syn3", n_samples=4000, n_noise=12, random_state=1)
+    return X, y, relevant, TailDropoutRanker(**FAST).fit(X, y)
+
+
+@pytest.mark.parametrize("name", ["syn2", "syn3"])
+def test_recovers_relevant_columns_and_their_number(name, request):
+    X, y, relevant, ranker = request.getfixturevalue(name)
+    assert sorted(ranker.order_[: len(relevant)].tolist()) == sorted(relevant.tolist())
+    assert precision_at_k(ranker.feature_importances_, relevant) == 1.0
+    assert ranker.n_features_ == len(relevant)
+    assert sorted(ranker.get_support(indices=True).tolist()) == sorted(relevant.tolist())
+    assert ranker.transform(X).shape == (len(X), len(relevant))
+
+
+def test_recovers_madelon_like_columns():
+    X, y, relevant = make_madelon_like(n_samples=1500, n_features=40, random_state=0)
+    ranker = TailDropoutRanker(**FAST).fit(X, y)
+    assert precision_at_k(-ranker.ranking_.astype(float), relevant) >= 0.9
+
+
+def test_ranking_order_and_importances_agree(syn2):
+    X, _, _, ranker = syn2
+    d = X.shape[1]
+    assert sorted(ranker.ranking_.tolist()) == list(range(1, d + 1))
+    np.testing.assert_array_equal(ranker.order_[ranker.ranking_ - 1], np.arange(d))
+    # the order sorts the Shapley values, best first
+    assert np.all(np.diff(ranker.shapley_values_[ranker.order_]) <= 0)
+    assert np.all(ranker.feature_importances_ >= 0)
+
+
+def test_scree_curve(syn2):
+    X, _, relevant, ranker = syn2
+    d = X.shape[1]
+    assert ranker.scree_.shape == (d + 1,)
+    # with the relevant columns the held-out loss is far below the loss without any column
+    k = len(relevant)
+    assert ranker.scree_[k] < ranker.scree_[0] - 0.2
+    assert np.all(np.diff(ranker.scree_[: k + 1]) < 0)
+    curve = ranker.scree_curve_
+    assert list(curve.columns) == ["k", "validation_loss", "feature"]
+    assert curve["k"].tolist() == list(range(d + 1))
+    assert curve["feature"].iloc[1] == f"x{ranker.order_[0]}"
+
+
+def test_scree_equals_the_network_with_set_k(syn3):
+    """scree_[k] is the loss of the trained network cut to k columns with TailDropout.set_k."""
+    import torch
+
+    X, y, _, ranker = syn3
+    module = ranker.net_.module_
+    rows = np.arange(len(X))[::7]
+    X_t = torch.as_tensor(ranker.input_scaler_.transform(X[rows]), dtype=torch.float32)
+    sweep = ranker._prefix_losses(module, X_t, torch.as_tensor(y[rows]), torch.as_tensor(ranker.order_))
+    module.eval()
+    for k in (0, 3, 9):
+        module.dropout.set_k(k)
+        with torch.no_grad():
+            out = module(X_t)
+        module.dropout.set_k(None)
+        loss = torch.nn.functional.cross_entropy(out, torch.as_tensor(y[rows]), reduction="none")
+        np.testing.assert_allclose(sweep[k], loss.numpy(), rtol=1e-4, atol=1e-5)
+
+
+def test_n_features_to_select_int_and_fraction(syn3):
+    X, y, _, _ = syn3
+    ranker = TailDropoutRanker(n_features_to_select=3, max_epochs=2, ordered_epochs=1,
+                               random_state=0).fit(X[:600], y[:600])
+    assert ranker.n_features_ == 3 and ranker.get_support().sum() == 3
+    ranker = clone(ranker).set_params(n_features_to_select=0.25).fit(X[:600], y[:600])
+    assert ranker.n_features_ == round(0.25 * X.shape[1])
+
+
+def test_regression_and_pandas_names():
+    rng = np.random.RandomState(0)
+    X = pd.DataFrame(rng.randn(1500, 8), columns=[f"c{i}" for i in range(8)])
+    y = 3 * X["c5"] - 2 * X["c2"] + 0.1 * rng.randn(1500)
+    ranker = TailDropoutRanker(**FAST).fit(X, y)
+    assert ranker.task_ == "regression"
+    assert set(ranker.order_[:2].tolist()) == {2, 5}
+    assert set(ranker.get_feature_names_out()) >= {"c2", "c5"}
+    assert ranker.scree_curve_["feature"].iloc[1] in {"c2", "c5"}
+
+
+def test_equal_seeds_equal_results():
+    X, y, _ = make_syn("syn1", n_samples=500, n_noise=3, random_state=0)
+    a = TailDropoutRanker(max_epochs=3, ordered_epochs=1, random_state=4).fit(X, y)
+    b = TailDropoutRanker(max_epochs=3, ordered_epochs=1, random_state=4).fit(X, y)
+    np.testing.assert_array_equal(a.ranking_, b.ranking_)
+    np.testing.assert_allclose(a.scree_, b.scree_)
+
+
+def test_inside_a_pipeline():
+    X, y, _ = make_syn("syn3", n_samples=600, n_noise=3, random_state=0)
+    pipe = make_pipeline(TailDropoutRanker(n_features_to_select=4, max_epochs=3, ordered_epochs=1,
+                                           random_state=0), LogisticRegression())
+    assert pipe.fit(X, y).score(X, y) > 0.6
+
+
+@pytest.mark.parametrize("params,error,match", [
+    ({"n_features_to_select": 0}, ValueError, "out of range"),
+    ({"n_features_to_select": 6}, ValueError, "out of range"),
+    ({"n_features_to_select": 1.5}, ValueError, "out of range"),
+    ({"n_features_to_select": "all"}, TypeError, "n_features_to_select"),
+    ({"p": 1.5}, ValueError, "p"),
+    ({"p": 0.0}, ValueError, "p"),
+    ({"n_repeats": 0}, ValueError, "n_repeats"),
+    ({"alpha": 0.0}, ValueError, "alpha"),
+    ({"contractive": -1.0}, ValueError, "contractive"),
+    ({"contractive_layers": "body.*"}, TypeError, "contractive_layers"),
+    ({"hidden_layer_sizes": (0,)}, ValueError, "hidden_layer_sizes"),
+])
+def test_bad_parameters(params, error, match):
+    X, y, _ = make_syn("syn1", n_samples=60, n_noise=3, random_state=0)
+    X = X[:, :5]
+    with pytest.raises(error, match=match):
+        TailDropoutRanker(max_epochs=1, **params).fit(X, y)
+
+
+def test_contractive_parameters_are_stored():
+    ranker = TailDropoutRanker(contractive=0.1, contractive_layers=["body.hidden.0"])
+    assert ranker.get_params()["contractive"] == 0.1
+    assert TailDropoutRanker._default_contractive_layers == ("body.hidden.*",)
+    module = TailDropoutRanker()._build_module(4, 2)
+    names = [name for name, _ in module.named_modules()]
+    assert "body.hidden.0" in names and "body.hidden.1" in names
