@@ -36,8 +36,8 @@ Three ways to compute it (``method``):
     (``torch.func.jvp``) of the whole batch. It is used for modules with
     layers that couple the rows of a batch (BatchNorm in training mode); there
     ``J v`` also contains the (order ``1/n``) dependence of a row's output on
-    the other rows of its batch. Buffers such as BatchNorm running statistics
-    are restored after the extra forward pass.
+    the other rows of its batch. The extra forward pass works on copies of
+    the buffers, so BatchNorm running statistics are left untouched.
 
 ``"auto"`` picks ``"closed_form"`` when the network is such a chain and every
 chosen layer lies on it, ``"projection"`` when a BatchNorm layer is in
@@ -56,6 +56,7 @@ activation inside each).
 import fnmatch
 import math
 import numbers
+from collections import OrderedDict
 
 import torch
 from torch import nn
@@ -340,11 +341,13 @@ def autodiff_sq_norms(module, names, X):
 def projection_sq_norms(module, names, X, n_projections=1):
     """Unbiased estimate of per-row ``||dZ/dx||_F^2`` from random Jacobian-vector products."""
     store, handles = _capture(module, names)
-    saved = {name: buf.detach().clone() for name, buf in module.named_buffers()}
+    buffers = dict(module.named_buffers())
 
     def outputs(x):
         store.clear()
-        module(x)
+        # fresh copies of the buffers, so that BatchNorm's running statistics stay untouched
+        torch.func.functional_call(module, {k: b.clone() for k, b in buffers.items()}, (x,),
+                                   strict=False)
         return tuple(torch.cat([t.reshape(len(x), -1) for t in _flat(store[name])], dim=1)
                      for name in names)
 
@@ -357,10 +360,6 @@ def projection_sq_norms(module, names, X, n_projections=1):
     finally:
         for handle in handles:
             handle.remove()
-        with torch.no_grad():
-            buffers = dict(module.named_buffers())
-            for name, value in saved.items():
-                buffers[name].copy_(value)
     return total / int(n_projections)
 
 
@@ -467,3 +466,61 @@ class ContractivePenalty:
     def __repr__(self):
         return (f"ContractivePenalty(layers={list(self.layers)!r}, weight={self.weight}, "
                 f"method={self.method!r})")
+
+
+class Autoencoder(nn.Module):
+    """A fully connected autoencoder: the network of :class:`skgates.ContractiveAutoencoder`.
+
+    ``encoder``: ``(Linear -> activation)`` for each width of
+    ``hidden_layer_sizes``, then the code layer ``encoder.code``
+    (``Linear -> activation`` to ``n_components``). ``decoder``: the mirror
+    image, ending in a plain ``Linear`` back to ``in_features``.
+
+    Parameters
+    ----------
+    in_features : int
+    n_components : int
+        Width of the code.
+    hidden_layer_sizes : sequence of int, default=()
+        Widths of the encoder layers before the code (mirrored in the decoder).
+    activation : type of torch.nn.Module, default=torch.nn.Sigmoid
+        Elementwise activation class.
+
+    Shape
+    -----
+    - Input: ``(n, in_features)``
+    - Output: ``(n, in_features)``, the reconstruction; :meth:`encode` gives
+      ``(n, n_components)``.
+
+    Examples
+    --------
+    >>> import torch
+    >>> from skgates.nn import Autoencoder
+    >>> net = Autoencoder(6, 2)
+    >>> net.encode(torch.randn(3, 6)).shape, net(torch.randn(3, 6)).shape
+    (torch.Size([3, 2]), torch.Size([3, 6]))
+    """
+
+    def __init__(self, in_features, n_components, hidden_layer_sizes=(), activation=nn.Sigmoid):
+        super().__init__()
+        widths = [in_features, *hidden_layer_sizes, n_components]
+        encoder = [(f"layer{i}", nn.Sequential(nn.Linear(a, b), activation()))
+                   for i, (a, b) in enumerate(zip(widths[:-2], widths[1:-1]))]
+        encoder.append(("code", nn.Sequential(nn.Linear(widths[-2], widths[-1]), activation())))
+        back = widths[::-1]
+        decoder = [(f"layer{i}", nn.Sequential(nn.Linear(a, b), activation()))
+                   for i, (a, b) in enumerate(zip(back[:-2], back[1:-1]))]
+        decoder.append(("output", nn.Linear(back[-2], back[-1])))
+        self.encoder = nn.Sequential(OrderedDict(encoder))
+        self.decoder = nn.Sequential(OrderedDict(decoder))
+
+    def encode(self, x):
+        """The code, ``(n, n_components)``."""
+        return self.encoder(x)
+
+    def forward(self, x):
+        return self.decoder(self.encoder(x))
+
+    def contractive_chain(self):
+        """``[(name, module)]`` in forward order, for the closed-form penalty."""
+        return [("encoder", self.encoder), ("decoder", self.decoder)]

@@ -1,0 +1,353 @@
+"""DropConnect (Wan et al., 2013): drop individual weights, with a fresh mask for every example."""
+
+import math
+import numbers
+
+import torch
+from torch import nn
+from torch.nn import functional as F
+
+INFERENCE = ("mean", "gaussian")
+
+#: Mask elements drawn at once by default on CPU (cache-sized) and on CUDA (fewer launches).
+DEFAULT_CHUNK_ELEMENTS = {"cpu": 1 << 18, "cuda": 1 << 24}
+
+
+def keep_threshold(p):
+    """``(bits, threshold)``: a weight is kept when a uniform ``bits``-bit integer is below ``threshold``.
+
+    ``bits`` is the smallest of 1, 2, 4, 8, 16 for which ``(1 - p) * 2**bits``
+    is an integer (so p = 0.5 uses one random bit per weight, exactly); other
+    ``p`` use 16 bits and ``threshold = round((1 - p) * 2**16)``, i.e. ``p``
+    rounded to a multiple of ``2**-16``.
+    """
+    keep = 1.0 - float(p)
+    for bits in (1, 2, 4, 8, 16):
+        scaled = keep * (1 << bits)
+        if scaled == int(scaled):
+            return bits, int(scaled)
+    return 16, max(1, min((1 << 16) - 1, int(round(keep * (1 << 16)))))
+
+
+def keep_mask(generator, shape, bits, threshold, device, dtype=torch.float32):
+    """0/1 mask of ``shape`` (1 where a weight is kept), from ``generator``'s random bits.
+
+    One 64-bit draw gives 32 random bits, cut into ``32 // bits`` fields; a
+    field below ``threshold`` keeps its weight. With one bit per weight the
+    bit itself is the mask. The mask is int32 (one bit) or ``dtype``: multiplying by
+    it is several times faster than ``torch.where`` with a boolean mask.
+    """
+    n_elements = math.prod(shape)
+    per_word = 32 // bits
+    n_words = -(-n_elements // per_word)
+    words = torch.empty(n_words, dtype=torch.int64, device=device).random_(generator=generator)
+    words = words.to(torch.int32)  # the low 32 random bits (int64 random_ leaves the top bit 0)
+    shifts = torch.arange(0, 32, bits, dtype=torch.int32, device=device)
+    fields = (words[:, None] >> shifts) & ((1 << bits) - 1)
+    keep = fields if bits == 1 else (fields < threshold).to(dtype)
+    return keep.view(-1)[:n_elements].view(shape)
+
+
+def _generator(device, seed):
+    generator = torch.Generator(device=device)
+    generator.manual_seed(seed)
+    return generator
+
+
+class _DropConnectFunction(torch.autograd.Function):
+    """``y_r = (W * M_r / q) x_r + b`` for rows ``r``, with masks regenerated in backward.
+
+    Only the generator seed is saved: the masks of a chunk of rows are drawn
+    in forward, used and freed, then drawn again from the same seed in
+    backward. Memory is ``chunk_rows x out x in`` instead of
+    ``batch x out x in``; the price is drawing every mask twice.
+    """
+
+    @staticmethod
+    def forward(ctx, x, weight, bias, scale, seed, bits, threshold, chunk_rows):
+        generator = _generator(x.device, seed)
+        w = weight * scale
+        n_rows, (n_out, n_in) = x.shape[0], weight.shape
+        out = x.new_empty(n_rows, n_out)
+        for start in range(0, n_rows, chunk_rows):
+            stop = min(n_rows, start + chunk_rows)
+            keep = keep_mask(generator, (stop - start, n_out, n_in), bits, threshold, x.device,
+                             w.dtype)
+            masked = w * keep
+            out[start:stop] = torch.bmm(masked, x[start:stop, :, None]).squeeze(-1)
+        if bias is not None:
+            out += bias
+        ctx.save_for_backward(x, weight)
+        ctx.config = (scale, seed, bits, threshold, chunk_rows, bias is not None)
+        return out
+
+    @staticmethod
+    @torch.autograd.function.once_differentiable
+    def backward(ctx, grad_out):
+        x, weight = ctx.saved_tensors
+        scale, seed, bits, threshold, chunk_rows, has_bias = ctx.config
+        need_x, need_w, need_b = ctx.needs_input_grad[:3]
+        generator = _generator(x.device, seed)
+        w = weight * scale
+        n_rows, (n_out, n_in) = x.shape[0], weight.shape
+        grad_x = torch.empty_like(x) if need_x else None
+        grad_w = torch.zeros_like(weight) if need_w else None
+        for start in range(0, n_rows, chunk_rows):
+            stop = min(n_rows, start + chunk_rows)
+            keep = keep_mask(generator, (stop - start, n_out, n_in), bits, threshold, x.device,
+                             w.dtype)
+            g = grad_out[start:stop]
+            if need_x:
+                masked = w * keep
+                grad_x[start:stop] = torch.bmm(g[:, None, :], masked).squeeze(1)
+            if need_w:
+                outer = g[:, :, None] * x[start:stop, None, :]
+                grad_w += outer.mul_(keep).sum(0)
+        if need_w:
+            grad_w *= scale
+        grad_b = grad_out.sum(0) if (need_b and has_bias) else None
+        return grad_x, grad_w, grad_b, None, None, None, None, None
+
+
+class DropConnectLinear(nn.Linear):
+    r"""A linear layer that drops each weight with probability ``p``, per example, in training.
+
+    In training mode every row ``x_r`` of the input gets its own Bernoulli mask
+    ``M_r`` over the weight matrix, as DropConnect (Wan et al., 2013) asks:
+
+    .. math::
+
+        y_r = \frac{W \odot M_r}{1 - p}\, x_r + b, \qquad
+        M_{r,oi} \sim \operatorname{Bernoulli}(1 - p),
+
+    so ``p`` is the probability of **dropping** a weight (like
+    ``torch.nn.Dropout``'s ``p``; the paper's ``p`` is the probability of
+    keeping one). Kept weights are scaled by ``1 / (1 - p)`` so that the
+    expected training output is the plain linear layer ``W x + b``, and the
+    layer is a drop-in for ``nn.Linear``: the same weights, the same
+    evaluation output with ``inference="mean"``. The bias is not dropped.
+
+    Memory: the ``(rows, out, in)`` masks are never stored. They are drawn
+    for chunks of about ``chunk_elements`` weights at a time from a
+    generator whose seed (taken from torch's global RNG, so
+    ``torch.manual_seed`` makes training reproducible) is the only thing
+    saved for backward, where the same masks are drawn again. A training
+    step therefore holds ``O(chunk_elements + rows x (in + out))`` extra
+    memory instead of ``O(rows x out x in)``, and draws every mask twice;
+    random bits are cheap (one bit per weight for ``p = 0.5``, 16 bits in
+    general, with ``p`` rounded to a multiple of ``2**-16``). Second
+    derivatives through the masked product are not supported.
+
+    Evaluation mode:
+
+    - ``inference="mean"``: the expected layer ``W x + b`` (then
+      ``activation``).
+    - ``inference="gaussian"``: the paper's moment matching. The masked
+      pre-activation of a row is approximated by a Gaussian with its exact
+      mean ``W x + b`` and variance ``p / (1 - p) * (W * W) (x * x)``
+      (:meth:`moments`); the output is the average of ``activation(u)``
+      over ``n_samples`` draws ``u``. Without an activation the average of
+      the draws is returned, an unbiased but noisy estimate of the mean.
+
+    Parameters
+    ----------
+    in_features : int
+        Size of each input row.
+    out_features : int
+        Size of each output row.
+    bias : bool, default=True
+        Learn an additive bias (never dropped).
+    p : float, default=0.5
+        Probability of dropping each weight, in [0, 1).
+    inference : {"mean", "gaussian"}, default="mean"
+        Evaluation-mode behaviour, see above.
+    n_samples : int, default=100
+        Gaussian draws per row with ``inference="gaussian"``; >= 1.
+    activation : torch.nn.Module or None, default=None
+        Elementwise activation applied to the output (inside the layer, so
+        that Gaussian inference can average it). None is the identity.
+    chunk_elements : int or None, default=None
+        Mask elements drawn at once in training (at least one row's
+        ``out x in``); trades memory for Python overhead. None means
+        ``2**18`` on CPU (cache-sized) and ``2**24`` on CUDA.
+
+    Attributes
+    ----------
+    weight : torch.nn.Parameter of shape (out_features, in_features)
+    bias : torch.nn.Parameter of shape (out_features,) or None
+
+    Shape
+    -----
+    - Input: ``(*, in_features)``; every row (every vector along the last
+      dimension, e.g. each position of a sequence) gets its own mask. A 1-D
+      input is one row.
+    - Output: ``(*, out_features)``.
+
+    Examples
+    --------
+    >>> import torch
+    >>> from skgates.nn import DropConnectLinear
+    >>> layer = DropConnectLinear(4, 3, p=0.5)
+    >>> layer(torch.randn(2, 5, 4)).shape
+    torch.Size([2, 5, 3])
+    >>> _ = layer.eval()
+    >>> x = torch.randn(1, 4)
+    >>> bool(torch.allclose(layer(x), torch.nn.functional.linear(x, layer.weight, layer.bias)))
+    True
+    """
+
+    def __init__(self, in_features, out_features, bias=True, p=0.5, inference="mean",
+                 n_samples=100, activation=None, chunk_elements=None,
+                 device=None, dtype=None):
+        if not isinstance(p, numbers.Real) or isinstance(p, bool) or not 0 <= p < 1:
+            raise ValueError(f"DropConnectLinear: p (drop probability) must be in [0, 1), got {p!r}.")
+        if inference not in INFERENCE:
+            raise ValueError(
+                f"DropConnectLinear: unknown inference {inference!r}; expected one of "
+                f"{', '.join(map(repr, INFERENCE))}."
+            )
+        if not isinstance(n_samples, numbers.Integral) or isinstance(n_samples, bool) or n_samples < 1:
+            raise ValueError(f"DropConnectLinear: n_samples must be an int >= 1, got {n_samples!r}.")
+        if activation is not None and not isinstance(activation, nn.Module):
+            raise TypeError(
+                "DropConnectLinear: activation must be a torch.nn.Module (e.g. nn.ReLU()) or None, "
+                f"got {type(activation).__name__}."
+            )
+        if chunk_elements is not None and (
+                not isinstance(chunk_elements, numbers.Integral) or chunk_elements < 1):
+            raise ValueError(f"DropConnectLinear: chunk_elements must be an int >= 1, got {chunk_elements!r}.")
+        super().__init__(in_features, out_features, bias=bias, device=device, dtype=dtype)
+        self.p = float(p)
+        self.inference = inference
+        self.n_samples = int(n_samples)
+        self.activation = activation
+        self.chunk_elements = None if chunk_elements is None else int(chunk_elements)
+
+    @property
+    def keep_probability(self):
+        """The exact keep probability of the masks, ``1 - p`` on the 16-bit grid."""
+        bits, threshold = keep_threshold(self.p)
+        return threshold / (1 << bits)
+
+    def _check_input(self, x):
+        if x.ndim == 0 or x.shape[-1] != self.in_features:
+            raise ValueError(
+                f"DropConnectLinear: expected input with last dimension in_features="
+                f"{self.in_features}, got shape {tuple(x.shape)}."
+            )
+
+    def _activate(self, u):
+        return u if self.activation is None else self.activation(u)
+
+    def forward(self, x):
+        self._check_input(x)
+        if not self.training:
+            if self.inference == "gaussian" and self.p > 0:
+                return self._gaussian_inference(x)
+            return self._activate(F.linear(x, self.weight, self.bias))
+        if self.p == 0:
+            return self._activate(F.linear(x, self.weight, self.bias))
+        rows = x.reshape(-1, self.in_features)
+        bits, threshold = keep_threshold(self.p)
+        seed = int(torch.randint(0, 2**62, (1,)).item())
+        chunk = self.chunk_elements or DEFAULT_CHUNK_ELEMENTS.get(x.device.type, 1 << 18)
+        chunk_rows = max(1, chunk // (self.in_features * self.out_features))
+        out = _DropConnectFunction.apply(rows, self.weight, self.bias,
+                                         (1 << bits) / threshold, seed, bits, threshold,
+                                         chunk_rows)
+        return self._activate(out.reshape(*x.shape[:-1], self.out_features))
+
+    def moments(self, x):
+        """Mean and variance of the training-mode pre-activation ``(W * M / q) x + b`` over masks.
+
+        Parameters
+        ----------
+        x : torch.Tensor of shape (*, in_features)
+
+        Returns
+        -------
+        mean, var : torch.Tensor of shape (*, out_features)
+        """
+        self._check_input(x)
+        q = self.keep_probability
+        mean = F.linear(x, self.weight, self.bias)
+        var = (1.0 - q) / q * F.linear(x * x, self.weight * self.weight)
+        return mean, var
+
+    def _gaussian_inference(self, x):
+        mean, var = self.moments(x)
+        std = var.clamp_min(0).sqrt()
+        per_group = max(1, (1 << 22) // max(1, mean.numel()))
+        total = torch.zeros_like(mean)
+        done = 0
+        while done < self.n_samples:
+            k = min(per_group, self.n_samples - done)
+            noise = torch.randn((k, *mean.shape), dtype=mean.dtype, device=mean.device)
+            total = total + self._activate(mean + std * noise).sum(0)
+            done += k
+        return total / self.n_samples
+
+    # --------------------------------------------- contractive closed form
+    contractive_affine = True
+
+    def contractive_activation(self):
+        """The activation applied inside the layer, for :mod:`skgates.nn.contractive`."""
+        return self.activation
+
+    def extra_repr(self):
+        return (f"{super().extra_repr()}, p={self.p}, inference={self.inference!r}"
+                + (f", n_samples={self.n_samples}" if self.inference == "gaussian" else ""))
+
+
+class DropConnectNetwork(nn.Module):
+    """An MLP whose hidden layers are :class:`DropConnectLinear` layers, then a plain linear output.
+
+    Parameters
+    ----------
+    in_features : int
+    hidden_layer_sizes : sequence of int
+    out_features : int
+    activation : type of torch.nn.Module, default=torch.nn.ReLU
+        Elementwise activation class, instantiated inside every hidden layer.
+    p, inference, n_samples
+        As for :class:`DropConnectLinear`.
+
+    Attributes
+    ----------
+    hidden : torch.nn.ModuleList of DropConnectLinear
+        ``hidden[i]`` outputs hidden representation ``i`` (after its activation).
+    output : torch.nn.Linear
+
+    Shape
+    -----
+    - Input: ``(*, in_features)``
+    - Output: ``(*, out_features)``
+
+    Examples
+    --------
+    >>> import torch
+    >>> from skgates.nn import DropConnectNetwork
+    >>> DropConnectNetwork(4, (8,), 2)(torch.randn(3, 4)).shape
+    torch.Size([3, 2])
+    """
+
+    def __init__(self, in_features, hidden_layer_sizes, out_features, activation=nn.ReLU,
+                 p=0.5, inference="mean", n_samples=100):
+        super().__init__()
+        widths = [in_features, *hidden_layer_sizes]
+        self.hidden = nn.ModuleList(
+            DropConnectLinear(w_in, w_out, p=p, inference=inference, n_samples=n_samples,
+                              activation=activation())
+            for w_in, w_out in zip(widths[:-1], widths[1:])
+        )
+        self.output = nn.Linear(widths[-1], out_features)
+
+    def forward(self, x):
+        for layer in self.hidden:
+            x = layer(x)
+        return self.output(x)
+
+    def contractive_chain(self):
+        """``[(name, module)]`` in forward order, for :mod:`skgates.nn.contractive`."""
+        return [(f"hidden.{i}", layer) for i, layer in enumerate(self.hidden)] + [
+            ("output", self.output)]

@@ -1,0 +1,164 @@
+"""The contractive penalty against brute-force per-example Jacobians."""
+
+import pytest
+import torch
+from torch import nn
+
+from skgates.nn import (
+    MLP, Autoencoder, CancelOut, CancelOutNetwork, ContractivePenalty, DropConnectNetwork,
+    contractive_penalty, jacobian_sq_norms,
+)
+from skgates.nn.contractive import linear_chain, resolve_layers
+
+
+def brute_force(module, X, names):
+    """``||dZ/dx||_F^2`` per row and layer with ``torch.autograd.functional.jacobian`` per row."""
+    modules = dict(module.named_modules())
+    out = torch.zeros(len(X), len(names), dtype=X.dtype)
+    for k, name in enumerate(names):
+        store = {}
+        handle = modules[name].register_forward_hook(lambda m, i, o: store.__setitem__("z", o))
+        try:
+            for r in range(len(X)):
+                def z_of(x):
+                    module(x[None])
+                    return store["z"][0]
+                jac = torch.autograd.functional.jacobian(z_of, X[r])
+                out[r, k] = jac.pow(2).sum()
+        finally:
+            handle.remove()
+    return out
+
+
+def layer_names(hidden):
+    return [f"hidden.{i}" for i in range(len(hidden))]
+
+
+@pytest.mark.parametrize("activation", ["tanh", "logistic", "relu"])
+@pytest.mark.parametrize("n_inputs, hidden", [(3, (9, 6)), (12, (5, 4, 3)), (4, (7,))])
+def test_closed_form_and_autodiff_match_brute_force(activation, n_inputs, hidden):
+    # (3, (9, 6)) propagates the Jacobian; (12, (5, 4, 3)) its Gram matrix
+    torch.manual_seed(len(hidden) + n_inputs)
+    net = MLP(n_inputs, hidden, 2, activation).double()
+    X = torch.randn(6, n_inputs, dtype=torch.float64)
+    names = layer_names(hidden) + ["output"]
+    reference = brute_force(net, X, names)
+    for method in ("closed_form", "autodiff"):
+        norms = jacobian_sq_norms(net, X, ["hidden.*", "output"], method=method)
+        assert torch.allclose(norms, reference, rtol=1e-5, atol=1e-5), method
+    penalty = contractive_penalty(net, X, "hidden.*")
+    assert torch.allclose(penalty, reference[:, :-1].mean(), rtol=1e-5, atol=1e-5)
+
+
+def test_first_layer_formula():
+    torch.manual_seed(0)
+    net = MLP(5, (4,), 1, "tanh").double()
+    X = torch.randn(3, 5, dtype=torch.float64)
+    linear = net.hidden[0][0]
+    slope = 1 - torch.tanh(linear(X)) ** 2
+    formula = (slope ** 2 * linear.weight.pow(2).sum(1)).sum(1)
+    assert torch.allclose(jacobian_sq_norms(net, X, "hidden.0")[:, 0], formula)
+
+
+def test_gates_and_pre_activations_and_autoencoder_code():
+    torch.manual_seed(1)
+    net = CancelOutNetwork(CancelOut(4, init=0.3), MLP(4, (6, 5), 2, "logistic")).double()
+    X = torch.randn(5, 4, dtype=torch.float64)
+    for names in (["body.hidden.0", "body.hidden.1.0"], ["body.hidden.1"]):  # 1.0: pre-activation
+        got = jacobian_sq_norms(net, X, names, "closed_form")
+        assert torch.allclose(got, brute_force(net, X, names))
+    ae = Autoencoder(7, 3, (5,)).double()
+    X = torch.randn(5, 7, dtype=torch.float64)
+    got = jacobian_sq_norms(ae, X, "encoder.*", "closed_form")
+    assert torch.allclose(got, brute_force(ae, X, ["encoder.layer0", "encoder.code"]))
+
+
+def test_dropconnect_network_uses_the_expected_weights():
+    torch.manual_seed(2)
+    net = DropConnectNetwork(5, (6, 4), 2, activation=nn.Tanh, p=0.5).double()
+    X = torch.randn(4, 5, dtype=torch.float64)
+    got = jacobian_sq_norms(net.train(), X, "hidden.*", "closed_form")
+    assert torch.allclose(got, brute_force(net.eval(), X, ["hidden.0", "hidden.1"]))
+
+
+class SkipNet(nn.Module):
+    """Not a chain: a residual connection."""
+
+    def __init__(self):
+        super().__init__()
+        self.a = nn.Linear(4, 4)
+        self.b = nn.Sequential(nn.Linear(4, 3), nn.Softplus())
+
+    def forward(self, x):
+        return self.b(torch.tanh(self.a(x)) + x)
+
+
+def test_general_module_uses_autodiff_exactly():
+    torch.manual_seed(3)
+    net = SkipNet().double()
+    X = torch.randn(5, 4, dtype=torch.float64)
+    assert linear_chain(net)[0] is None
+    with pytest.raises(ValueError, match="closed_form"):
+        jacobian_sq_norms(net, X, "b", method="closed_form")
+    assert torch.allclose(jacobian_sq_norms(net, X, "b"), brute_force(net, X, ["b"]))
+
+
+def test_gradients_with_respect_to_parameters_agree():
+    torch.manual_seed(4)
+    net = MLP(6, (5, 4), 1, "tanh").double()
+    X = torch.randn(8, 6, dtype=torch.float64)
+    grads = []
+    for method in ("closed_form", "autodiff"):
+        net.zero_grad()
+        contractive_penalty(net, X, "hidden.*", method=method).backward()
+        grads.append([p.grad.clone() for p in net.hidden.parameters()])
+        assert net.output.weight.grad is None  # the output layer plays no part
+    for a, b in zip(*grads):
+        assert torch.allclose(a, b)
+
+
+class BatchNormNet(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.lin = nn.Linear(3, 4)
+        self.norm = nn.BatchNorm1d(4)
+        self.act = nn.Tanh()
+
+    def forward(self, x):
+        return self.act(self.norm(self.lin(x)))
+
+
+def test_projection_estimate_is_unbiased_for_batch_coupled_layers():
+    torch.manual_seed(5)
+    net = BatchNormNet().double().train()
+    X = torch.randn(6, 3, dtype=torch.float64)
+    before = net.norm.running_mean.clone()
+    estimate = jacobian_sq_norms(net, X, "act", n_projections=3000)  # auto -> projection
+    assert torch.equal(net.norm.running_mean, before)  # buffers restored
+    # reference: row r's output depends on every row k of the batch
+    jac = torch.autograd.functional.jacobian(net, X)  # (n, 4, n, 3)
+    exact = jac.pow(2).sum((1, 2, 3))
+    assert torch.allclose(estimate[:, 0], exact, rtol=0.1)
+
+
+def test_resolve_layers_outermost_and_errors():
+    net = MLP(3, (4, 4), 1)
+    assert resolve_layers(net, "hidden.*") == ["hidden.0", "hidden.1"]
+    assert resolve_layers(net, ["hidden.1.0", "output"]) == ["hidden.1.0", "output"]
+    with pytest.raises(ValueError, match="match no module.*hidden.0"):
+        resolve_layers(net, ["encoder.*"])
+    with pytest.raises(TypeError):
+        resolve_layers(net, 3)
+    with pytest.raises(ValueError, match="non-empty"):
+        resolve_layers(net, [])
+
+
+def test_penalty_term_checks_and_scales():
+    net = MLP(3, (4,), 1).double()
+    X = torch.randn(4, 3, dtype=torch.float64)
+    term = ContractivePenalty("hidden.*", weight=2.5)
+    assert torch.allclose(term(net, X), 2.5 * contractive_penalty(net, X, "hidden.*"))
+    with pytest.raises(ValueError, match=">= 0"):
+        ContractivePenalty("hidden.*", weight=-1)
+    with pytest.raises(ValueError, match="method"):
+        ContractivePenalty("hidden.*", method="exact")
