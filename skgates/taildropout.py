@@ -8,7 +8,7 @@ import pandas as pd
 import torch
 from sklearn.base import BaseEstimator
 from sklearn.feature_selection import SelectorMixin
-from sklearn.model_selection import train_test_split
+from sklearn.model_selection import KFold, StratifiedKFold, train_test_split
 from sklearn.utils import check_scalar
 from sklearn.utils.validation import check_is_fitted
 from skorch.dataset import Dataset
@@ -26,30 +26,39 @@ class TailDropoutRanker(SelectorMixin, BaseNetworkEstimator, BaseEstimator):
     One network reads the (standardised) columns through
     :class:`skgates.nn.TailDropout`: each training row keeps only the first
     ``k`` columns of an order, ``k`` random and small more often than large.
-    Trained that way, the *same* network predicts from any prefix of the
-    order, so the validation loss of every prefix, the scree curve, costs one
-    sweep. The order itself is learned in two phases:
+    The network also reads the keep/drop mask, so a dropped column is not
+    mistaken for a column whose value is the mean. Trained that way, the
+    *same* network predicts from any prefix of the order, so the held-out
+    loss of every prefix, the scree curve, costs one sweep. The order itself
+    is learned in two phases:
 
-    1. **Scout** (``max_epochs`` epochs): every row draws its own random
-       order, so the network learns to predict from random column subsets.
-       On held-out rows, each row walks through its own random order, adding
-       one column at a time; the drop of that row's loss when column ``j`` is
-       added is credited to ``j``. Averaged over rows and ``n_repeats``
-       orders, this is a permutation-sampling estimate of the **Shapley
-       value** of column ``j`` for the validation loss: a column earns credit
-       alone (main effects), with its partners (interactions such as
-       ``x1 * x2``) and in place of missing correlated columns (redundant
-       copies), while noise columns earn about nothing.
-    2. **Commit** (``ordered_epochs`` epochs, warm start): the order is fixed
-       to the columns sorted by that value, and training continues with
-       TailDropout over this one order, so the network becomes good at every
-       prefix. The scree curve ``scree_[k]`` is the validation loss with the
-       first ``k`` columns, ``k = 0..n_features``.
+    1. **Scout** (at most ``max_epochs`` epochs): every row draws its own
+       random order, so the network learns to predict from random column
+       subsets. On held-out rows, each row walks through its own random
+       order, adding one column at a time; the drop of that row's loss when
+       column ``j`` joins is credited to ``j``. Averaged over rows and
+       ``n_repeats`` orders, this is a permutation-sampling estimate of the
+       **Shapley value** of column ``j`` for the held-out loss: a column
+       earns credit alone (main effects), with its partners (interactions
+       such as ``x1 * x2``) and in place of missing correlated columns
+       (redundant copies), while noise columns earn about nothing (or less,
+       when the network overfits them). With ``cv`` folds (cross-fitting,
+       the default below 5,000 rows) every fold trains its own scout on the
+       other folds and scores its own rows, so every row scores columns.
+    2. **Commit** (``ordered_epochs`` epochs, warm start from the last
+       scout): the order is fixed to the columns sorted by Shapley value,
+       and training goes on with TailDropout over this one order, so the
+       network becomes good at every prefix. ``scree_[k]`` is the held-out
+       loss with the first ``k`` columns, ``k = 0..n_features``.
 
-    Without ``n_features_to_select``, ``n_features_`` is the knee of the
-    scree curve by the one-standard-error rule: the smallest ``k`` whose
-    validation loss is within ``knee_tolerance`` standard errors (of the
-    per-row paired loss differences) of the best prefix's loss.
+    Without ``n_features_to_select``, ``n_features_`` is where the sorted
+    Shapley values (the expected loss drop of each next column, a scree in
+    PCA's sense) fall to the noise level: the length of the leading run of
+    columns whose value is above 0 by a one-sided z-test on the per-row
+    gains at level ``alpha / n_features`` (Bonferroni). A knee read off the
+    prefix losses ``scree_`` themselves proved fragile: a network trained on
+    prefixes of every length is slightly better at lengths it saw more often,
+    which moves the minimum of the curve by a few noise columns.
 
     Parameters
     ----------
@@ -57,14 +66,17 @@ class TailDropoutRanker(SelectorMixin, BaseNetworkEstimator, BaseEstimator):
         The learning task; ``"auto"`` infers it from ``y``.
     n_features_to_select : int, float or None, default=None
         Columns to select: an int in ``[1, n_features]``, a fraction in
-        ``(0, 1]`` of the columns, or None for the knee of the scree curve.
+        ``(0, 1]`` of the columns, or None for the knee (see above).
     p : float in (0, 1], default=0.5
         Expected fraction of columns TailDropout drops per training row.
     n_repeats : int, default=3
         Random orders per held-out row in the Shapley estimate.
-    knee_tolerance : float, default=1.0
-        Standard errors a prefix's validation loss may exceed the best one's
-        and still count as the knee (0 picks the best prefix itself).
+    alpha : float in (0, 1), default=0.05
+        Family-wise level of the test that sets the knee ``n_features_``.
+    cv : "auto" or int, default="auto"
+        Scouting splits: ``1`` holds out ``validation_fraction`` of the rows
+        once; ``k >= 2`` cross-fits over ``k`` (stratified) folds, ``k``
+        times the scouting cost; ``"auto"`` is 1 from 5,000 rows on, else 5.
     hidden_layer_sizes : tuple of int, default=(64, 32)
         Widths of the MLP's hidden layers.
     activation : {"identity", "logistic", "tanh", "relu"}, default="relu"
@@ -76,22 +88,24 @@ class TailDropoutRanker(SelectorMixin, BaseNetworkEstimator, BaseEstimator):
         fnmatch patterns of submodule names whose outputs count; None = the
         estimator's default (``_default_contractive_layers``, the MLP's
         hidden layers).
-    max_epochs : int, default=30
-        Epochs of the scouting phase.
-    ordered_epochs : int, default=15
-        Epochs of the committed (ordered) phase.
+    max_epochs : int, default=60
+        Most epochs of the scouting phase (early stopping usually ends it sooner).
+    ordered_epochs : int, default=10
+        Most epochs of the committed (ordered) phase.
     batch_size : int, default=128
         Rows per mini-batch (capped at the number of rows).
     lr : float, default=0.003
         AdamW learning rate.
     weight_decay : float, default=0.0
         Decoupled weight decay of weight matrices (not of biases).
-    early_stopping : bool, default=False
+    early_stopping : bool, default=True
         Stop each phase when the held-out loss (all columns) has not improved
-        for ``n_iter_no_change`` epochs, restoring the best weights.
+        for ``n_iter_no_change`` epochs, restoring the best weights. The
+        scouts overfit noise columns otherwise, which blurs their values.
     validation_fraction : float, default=0.2
-        Fraction of rows held out; they score the columns, draw the scree
-        curve and serve early stopping. They are never trained on.
+        Fraction of rows held out when ``cv`` is 1; they score the columns,
+        draw the scree curve and serve early stopping, and are never
+        trained on. With cross-fitting each fold plays that part in turn.
     n_iter_no_change : int, default=10
         Patience of early stopping, in epochs.
     device : str, default="cpu"
@@ -119,16 +133,20 @@ class TailDropoutRanker(SelectorMixin, BaseNetworkEstimator, BaseEstimator):
         The order sorts by the unclipped value.
     shapley_values_ : ndarray of shape (n_features_in_,)
         The same values, unclipped (noise columns are about 0, may be < 0).
+    shapley_std_errors_ : ndarray of shape (n_features_in_,)
+        Standard errors of ``shapley_values_`` (over rows and orders).
     scree_ : ndarray of shape (n_features_in_ + 1,)
-        ``scree_[k]``: held-out loss of the network with only the first ``k``
-        ranked columns.
+        ``scree_[k]``: held-out loss of the committed network with only the
+        first ``k`` ranked columns (its ``dropout.set_k(k)``), on the last
+        fold's held-out rows.
     scree_curve_ : pandas.DataFrame
         ``k``, ``validation_loss`` and ``feature`` (the column added at
         ``k``): ``ranker.scree_curve_.plot(x="k", y="validation_loss")``.
     n_features_ : int
         Number of selected columns (the first ``n_features_`` of the order).
     task_, classes_, n_outputs_, net_, history_, input_scaler_, n_features_in_, feature_names_in_
-        As for every skgates estimator; ``history_`` holds both phases.
+        As for every skgates estimator; ``net_`` and ``history_`` are those of
+        the committed network (the last scout, trained on).
 
     See Also
     --------
@@ -160,16 +178,17 @@ class TailDropoutRanker(SelectorMixin, BaseNetworkEstimator, BaseEstimator):
         p=0.5,
         n_repeats=3,
         alpha=0.05,
+        cv="auto",
         hidden_layer_sizes=(64, 32),
         activation="relu",
         contractive=0.0,
         contractive_layers=None,
-        max_epochs=30,
-        ordered_epochs=15,
+        max_epochs=60,
+        ordered_epochs=10,
         batch_size=128,
         lr=0.003,
         weight_decay=0.0,
-        early_stopping=False,
+        early_stopping=True,
         validation_fraction=0.2,
         n_iter_no_change=10,
         device="cpu",
@@ -182,6 +201,7 @@ class TailDropoutRanker(SelectorMixin, BaseNetworkEstimator, BaseEstimator):
         self.p = p
         self.n_repeats = n_repeats
         self.alpha = alpha
+        self.cv = cv
         self.hidden_layer_sizes = hidden_layer_sizes
         self.activation = activation
         self.contractive = contractive
@@ -220,18 +240,22 @@ class TailDropoutRanker(SelectorMixin, BaseNetworkEstimator, BaseEstimator):
         self._check_params(self.n_features_in_)
         X_t = self._to_tensor(X_checked, reset=True)
         seed = draw_seed(self.random_state)
-        train_rows, valid_rows = self._split(len(X_t), y_t, seed)
-        X_train, y_train = X_t[train_rows], y_t[train_rows]
-        X_valid, y_valid = X_t[valid_rows], y_t[valid_rows]
-        with torch_seeded(seed, self.device):
-            module = self._build_module(X_t.shape[1], self.n_outputs_)
-            self.net_ = self._make_net(module, len(X_train), partial=not self.early_stopping)
-            if self.early_stopping:
-                self.net_.train_split = predefined_split(Dataset(X_valid, y_valid))
-            self.net_.fit(X_train, y_train)
-            module = self.net_.module_
-            shapley, shapley_se = self._shapley(module, X_valid, y_valid)
-            order = np.lexsort((np.arange(len(shapley)), -shapley))
+        d = X_t.shape[1]
+        total, total_sq, count = np.zeros(d), np.zeros(d), 0
+        for fold, (train_rows, valid_rows) in enumerate(self._splits(len(X_t), y_t, seed)):
+            X_train, y_train = X_t[train_rows], y_t[train_rows]
+            X_valid, y_valid = X_t[valid_rows], y_t[valid_rows]
+            with torch_seeded(seed + fold, self.device):
+                self.net_ = self._scout(X_train, y_train, X_valid, y_valid)
+                sums = self._shapley_sums(self.net_.module_, X_valid, y_valid)
+            total, total_sq, count = total + sums[0], total_sq + sums[1], count + sums[2]
+        shapley = total / count
+        variance = np.maximum(total_sq / count - shapley ** 2, 0.0) * count / max(count - 1, 1)
+        shapley_se = np.sqrt(variance / count)
+        order = np.lexsort((np.arange(d), -shapley))
+        # Commit: the last fold's network goes on training with TailDropout over this one order.
+        module = self.net_.module_
+        with torch_seeded(seed - 1, self.device):
             module.set_order(order)
             if self.ordered_epochs > 0:
                 self.net_.partial_fit(X_train, y_train, epochs=self.ordered_epochs)
@@ -249,21 +273,43 @@ class TailDropoutRanker(SelectorMixin, BaseNetworkEstimator, BaseEstimator):
         )
         return self
 
-    def _split(self, n_samples, y_t, seed):
-        """Held-out rows for scoring; all rows when there are too few to hold any out."""
+    def _n_splits(self, n_samples):
+        if self.cv == "auto":
+            return 1 if n_samples >= 5000 else 5
+        return int(self.cv)
+
+    def _splits(self, n_samples, y_t, seed):
+        """``(train_rows, held_out_rows)`` pairs: one hold-out split, or cross-fitting folds.
+
+        With too few rows to hold any out, the single pair trains and scores on all rows.
+        """
         rows = np.arange(n_samples)
+        n_splits = self._n_splits(n_samples)
+        codes = y_t.cpu().numpy() if self.task_ == "classification" else None
+        stratified = codes is not None and np.bincount(codes)[np.bincount(codes) > 0].min() >= n_splits
+        if n_splits > 1 and n_samples >= 2 * n_splits:
+            splitter = (StratifiedKFold if stratified else KFold)(
+                n_splits, shuffle=True, random_state=seed % (2**31))
+            return list(splitter.split(rows, codes if stratified else None))
         n_valid = int(np.ceil(n_samples * self.validation_fraction))
         if n_valid < 2 or n_samples - n_valid < 2:
-            return rows, rows
+            return [(rows, rows)]
         stratify = None
-        if self.task_ == "classification":
-            codes = y_t.cpu().numpy()
+        if codes is not None:
             counts = np.bincount(codes)
             if counts[counts > 0].min() >= 2 and n_valid >= len(np.unique(codes)):
                 stratify = codes
         train, valid = train_test_split(rows, test_size=n_valid, stratify=stratify,
                                         random_state=seed % (2**31))
-        return np.sort(train), np.sort(valid)
+        return [(np.sort(train), np.sort(valid))]
+
+    def _scout(self, X_train, y_train, X_valid, y_valid):
+        """Build and train a network on random orders (the scouting phase)."""
+        module = self._build_module(X_train.shape[1], self.n_outputs_)
+        net = self._make_net(module, len(X_train), partial=not self.early_stopping)
+        if self.early_stopping:
+            net.train_split = predefined_split(Dataset(X_valid, y_valid))
+        return net.fit(X_train, y_train)
 
     # -------------------------------------------------------- scoring sweeps
     def _row_losses(self, output, y):
@@ -278,8 +324,12 @@ class TailDropoutRanker(SelectorMixin, BaseNetworkEstimator, BaseEstimator):
         losses = [self._row_losses(out, y) for out in module.prefix_outputs(X, order.to(X.device))]
         return torch.stack(losses).double().cpu().numpy()
 
-    def _shapley(self, module, X, y):
-        """Permutation-sampling Shapley values of the held-out loss and their standard errors."""
+    def _shapley_sums(self, module, X, y):
+        """Sums, sums of squares and count of per-row Shapley gains on held-out rows.
+
+        Each row walks through ``n_repeats`` random orders of the columns; the
+        drop of its loss when a column joins is that column's gain.
+        """
         n, d = X.shape
         total, total_sq = np.zeros(d), np.zeros(d)
         for _ in range(self.n_repeats):
@@ -289,10 +339,7 @@ class TailDropoutRanker(SelectorMixin, BaseNetworkEstimator, BaseEstimator):
             columns = orders.T.cpu().numpy()
             np.add.at(total, columns, gains)
             np.add.at(total_sq, columns, gains ** 2)
-        count = self.n_repeats * n
-        mean = total / count
-        variance = np.maximum(total_sq / count - mean ** 2, 0.0) * count / max(count - 1, 1)
-        return mean, np.sqrt(variance / count)
+        return total, total_sq, self.n_repeats * n
 
     def _choose_k(self, d):
         k = self.n_features_to_select
@@ -313,6 +360,9 @@ class TailDropoutRanker(SelectorMixin, BaseNetworkEstimator, BaseEstimator):
         check_scalar(self.n_repeats, "n_repeats", numbers.Integral, min_val=1)
         check_scalar(self.alpha, "alpha", numbers.Real, min_val=0, max_val=1,
                      include_boundaries="neither")
+        if not (self.cv == "auto" or (isinstance(self.cv, numbers.Integral)
+                                      and not isinstance(self.cv, bool) and self.cv >= 1)):
+            raise ValueError(f"{name}: cv must be 'auto' or an int >= 1, got {self.cv!r}.")
         check_scalar(self.ordered_epochs, "ordered_epochs", numbers.Integral, min_val=0)
         check_scalar(self.contractive, "contractive", numbers.Real, min_val=0)
         if self.contractive_layers is not None and (
