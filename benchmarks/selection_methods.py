@@ -129,6 +129,14 @@ def _stg(X, y, rs):
     return np.asarray(model.get_gates("prob"), dtype=np.float64)
 
 
+def _taildropout_ranker(X, y, rs):
+    from skgates import TailDropoutRanker
+
+    ranker = TailDropoutRanker(random_state=rs).fit(X, y)
+    # The order sorts the Shapley values; -ranking_ is the same order with no ties among zeros.
+    return {"importances": -ranker.ranking_.astype(np.float64), "chosen_k": int(ranker.n_features_)}
+
+
 METHODS = {
     "CancelOutSelector": lambda X, y, rs: CancelOutSelector(random_state=rs).fit(X, y).feature_importances_,
     "RandomForest": _random_forest,
@@ -137,4 +145,5 @@ METHODS = {
     "pytorch-tabnet": _tabnet,
     "LassoNet": _lassonet,
     "STG": _stg,
+    "TailDropoutRanker": _taildropout_ranker,
 }
