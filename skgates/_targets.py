@@ -60,7 +60,7 @@ def encode_labels(y, classes, estimator_name):
     unknown = classes[codes] != y
     if np.any(unknown):
         raise ValueError(
-            f"{estimator_name}: y contains labels not in classes {list(classes)}: "
+            f"{estimator_name}: y contains labels not in classes {classes.tolist()}: "
             f"{sorted(set(np.asarray(y)[unknown].tolist()))}."
         )
     return codes

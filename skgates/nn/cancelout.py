@@ -23,8 +23,9 @@ class CancelOut(nn.Module):
     weights, :math:`\lambda_1 \|w\|_1 + \lambda_2 \|w\|_2`, which pulls every
     ``w`` towards 0, i.e. every sigmoid gate towards 0.5, where relevant and
     irrelevant features look alike. Penalising the gate values pulls
-    unused gates towards 0 instead, and the negative variance term spreads
-    the weights apart, so the gates rank features. With the softmax the
+    unused gates towards 0 instead, so the gates rank features. The negative
+    variance term spreads the weights apart but is unbounded below, which is
+    why it is off by default. With the softmax the
     :math:`\lambda_1` term is the constant :math:`\lambda_1` (gates sum to 1) and
     only competition and the variance term shape the gates.
 
@@ -36,8 +37,10 @@ class CancelOut(nn.Module):
         The gate function ``g``.
     lambda_1 : float, default=1e-3
         Weight of the gate-sum (L1 of the gate values) term; >= 0.
-    lambda_2 : float, default=1e-3
-        Weight of the negative weight-variance term; >= 0.
+    lambda_2 : float, default=0.0
+        Weight of the negative weight-variance term; >= 0. The term is
+        unbounded below (one weight running off to minus infinity raises the
+        variance without limit), so keep it small or use it with few epochs.
     init : float, default=4.0
         Initial value of every weight. With the sigmoid, 4.0 opens every gate
         to ``sigmoid(4) = 0.982`` so training starts from (almost) the
@@ -67,7 +70,7 @@ class CancelOut(nn.Module):
     True
     """
 
-    def __init__(self, n_features, activation="sigmoid", lambda_1=1e-3, lambda_2=1e-3, init=4.0):
+    def __init__(self, n_features, activation="sigmoid", lambda_1=1e-3, lambda_2=0.0, init=4.0):
         super().__init__()
         if activation not in GATE_ACTIVATIONS:
             raise ValueError(
