@@ -23,6 +23,10 @@ Peer settings (chosen once here, not tuned per task):
   still make several full batches per epoch (``drop_last=True`` drops a
   partial last batch and would drop the only batch if it were larger than
   the data).
+- skgates TabNetClassifier: n_d = n_a = 16, 4 steps, gamma 1.5, lambda_sparse
+  0.01, 40 epochs, batch and virtual batch as for pytorch-tabnet above (but at
+  least 128 rows; skgates keeps a partial last batch); rank =
+  ``feature_importances_`` (mean aggregate mask over the training rows).
 - LassoNet 0.0.21: ``LassoNetClassifier`` with its defaults (one hidden layer
   of 100, ``M=10``, dense-to-sparse lambda path); rank =
   ``feature_importances_`` (the lambda at which each column leaves the model).
@@ -89,6 +93,17 @@ def _tabnet(X, y, rs):
     return model.feature_importances_
 
 
+def _skgates_tabnet(X, y, rs):
+    from skgates import TabNetClassifier
+
+    n = X.shape[0]
+    batch_size = min(1024, max(128, n // 10))
+    model = TabNetClassifier(n_d=16, n_a=16, n_steps=4, gamma=1.5, lambda_sparse=1e-2,
+                             max_epochs=40, batch_size=batch_size,
+                             virtual_batch_size=min(128, batch_size), random_state=rs)
+    return model.fit(X, y).feature_importances_
+
+
 def _lassonet(X, y, rs):
     import torch
     from lassonet import LassoNetClassifier
@@ -143,6 +158,7 @@ METHODS = {
     "mutual-info": _mutual_info,
     "L1-logreg": _l1_logreg,
     "pytorch-tabnet": _tabnet,
+    "TabNetClassifier": _skgates_tabnet,
     "LassoNet": _lassonet,
     "STG": _stg,
     "TailDropoutRanker": _taildropout_ranker,

@@ -161,6 +161,20 @@ class _TabNetEstimator(BaseNetworkEstimator):
             cat_emb_dims=self._emb_dims_, grouped_features=self._groups_,
         )
 
+    def _forward_float64(self, X):
+        """Network outputs computed in float64 by a float64 copy of the network.
+
+        Results then do not depend on how rows are batched (float32 matrix
+        products differ in the last bits between batch sizes).
+        """
+        check_is_fitted(self, "net_")
+        X_t = self._to_tensor(self._validate_X(X, reset=False), reset=False).double()
+        module = copy.deepcopy(self._module()).double().eval()
+        with torch.no_grad():
+            out = [module(X_t[start:start + PREDICT_BATCH_SIZE])
+                   for start in range(0, len(X_t), PREDICT_BATCH_SIZE)]
+        return torch.cat(out).cpu().numpy()
+
     def _optimizer_options(self):
         # TabNet has ~50 small parameter tensors: the fused AdamW step is ~5x faster
         # than a Python loop over them (same update rule).
@@ -459,9 +473,19 @@ class TabNetRegressor(RegressorMixin, _SupervisedTabNet, BaseEstimator):
     _task = "regression"
 
     def predict(self, X):
-        """Predicted targets, shape ``(n_samples,)`` or ``(n_samples, n_outputs)``."""
-        out = self.target_scaler_.inverse_transform(self._forward(X))
+        """Predicted targets, shape ``(n_samples,)`` or ``(n_samples, n_outputs)``.
+
+        Computed in float64, so a row's prediction does not depend on the
+        other rows it is predicted with.
+        """
+        out = self._forward_float64(X)
+        out = self.target_scaler_.inverse_transform(out)
         return out.ravel() if self._y_was_1d_ else out
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.target_tags.multi_output = True
+        return tags
 
 
 class TabNetPretrainer(_TabNetEstimator, BaseEstimator):
@@ -630,8 +654,9 @@ def _is_frame(X):
 
 
 def _numeric(estimator, X, reset):
-    return validate_data(estimator, X, reset=reset, dtype=[np.float32, np.float64],
-                         ensure_min_samples=1)
+    # float64, C order: equal data in another container or layout gives bit-equal results.
+    return validate_data(estimator, X, reset=reset, dtype=np.float64,
+                         ensure_min_samples=1, order="C")
 
 
 def _check_groups(groups, n_features, name):

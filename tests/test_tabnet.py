@@ -189,14 +189,17 @@ def test_pretraining_helps_with_few_labels():
     assert scores["pretrained"] > scores["cold"] + 0.01, scores
 
 
-def test_reaches_the_paper_auc_on_syn2_with_a_small_budget():
-    """TabNet paper, Table 1: Syn2 test AUC 0.892 (10k rows); here 4k rows, 11 columns."""
-    X, y, _ = make_syn("syn2", n_samples=4000, n_noise=0, random_state=1)
-    X_test, y_test, _ = make_syn("syn2", n_samples=4000, n_noise=0, random_state=2)
-    clf = TabNetClassifier(n_d=16, n_a=16, n_steps=4, gamma=2.0, lambda_sparse=0.01,
-                           batch_size=512, virtual_batch_size=128, max_epochs=40, random_state=0)
+def test_reaches_the_paper_auc_on_syn3_with_a_small_budget():
+    """TabNet paper, Table 1: Syn3 test AUC 0.897 with 10k rows and a long training.
+
+    Here 4,000 rows, 30 epochs, default architecture: within 0.01 of the paper
+    (the Bayes-optimal AUC of Syn3 is about 0.906).
+    """
+    X, y, _ = make_syn("syn3", n_samples=4000, n_noise=0, random_state=1)
+    X_test, y_test, _ = make_syn("syn3", n_samples=4000, n_noise=0, random_state=2)
+    clf = TabNetClassifier(batch_size=256, virtual_batch_size=128, max_epochs=30, random_state=0)
     clf.fit(X, y)
     auc = roc_auc_score(y_test, clf.predict_proba(X_test)[:, 1])
-    assert auc >= 0.88, auc
-    # the four relevant columns (x3..x6) get the largest importances
-    assert set(np.argsort(clf.feature_importances_)[-4:]) == {2, 3, 4, 5}
+    assert auc >= 0.897 - 0.01, auc
+    # the four relevant columns (x7..x10) get the largest importances
+    assert set(np.argsort(clf.feature_importances_)[-4:]) == {6, 7, 8, 9}

@@ -73,57 +73,57 @@ class GhostBatchNorm1d(nn.Module):
                                 False, 0.0, self.eps)
         n, d = x.shape
         size = self.virtual_batch_size
+        if 1 < n <= size:  # one virtual batch: plain batch norm
+            return F.batch_norm(x, self.running_mean, self.running_var, self.weight, self.bias,
+                                True, self.momentum, self.eps)
+        if n == 1:  # no statistics to take: the normalised row is 0, no running update
+            return torch.native_batch_norm(x, self.weight, self.bias, None, None, True, 0.0,
+                                           self.eps)[0]
         n_full, rest = divmod(n, size)
-        outputs, means, inv_stds, counts = [], [], [], []
-        if n_full == 1 and rest == 0:
-            out, mean, inv_std = torch.native_batch_norm(
-                x, self.weight, self.bias, None, None, True, 0.0, self.eps)
-            outputs.append(out)
-            means.append(mean.view(1, d))
-            inv_stds.append(inv_std.view(1, d))
-            counts.append(size)
-        elif n_full:
-            # (n_chunks * size, d) -> (size, n_chunks * d): one column per (chunk, feature),
-            # so a single batch-norm call normalises every chunk.
-            columns = x[: n_full * size].view(n_full, size, d).transpose(0, 1).reshape(size, n_full * d)
-            out, mean, inv_std = torch.native_batch_norm(
-                columns, None, None, None, None, True, 0.0, self.eps)
-            out = out.view(size, n_full, d).transpose(0, 1).reshape(n_full * size, d)
-            outputs.append(torch.addcmul(self.bias, out, self.weight))
-            means.append(mean.view(n_full, d))
-            inv_stds.append(inv_std.view(n_full, d))
-            counts.extend([size] * n_full)
+        # (n_full * size, d) -> (size, n_full * d): one column per (chunk, feature),
+        # so a single batch-norm call normalises every full chunk.
+        columns = x[: n_full * size].view(n_full, size, d).transpose(0, 1).reshape(size, n_full * d)
+        out, mean, inv_std = torch.native_batch_norm(columns, None, None, None, None, True, 0.0,
+                                                     self.eps)
+        out = out.view(size, n_full, d).transpose(0, 1).reshape(n_full * size, d)
+        out = torch.addcmul(self.bias, out, self.weight)
+        mean, inv_std = mean.view(n_full, d), inv_std.view(n_full, d)
         if rest:
-            out, mean, inv_std = torch.native_batch_norm(
+            last, last_mean, last_inv_std = torch.native_batch_norm(
                 x[n_full * size:], self.weight, self.bias, None, None, True, 0.0, self.eps)
-            outputs.append(out)
-            means.append(mean.view(1, d))
-            inv_stds.append(inv_std.view(1, d))
-            counts.append(rest)
+            out = torch.cat([out, last])
+            if rest > 1:  # a single row has no variance: it does not count
+                mean = torch.cat([mean, last_mean.view(1, d)])
+                inv_std = torch.cat([inv_std, last_inv_std.view(1, d)])
         if self.momentum > 0.0:
-            self._update_running_stats(means, inv_stds, counts)
-        return outputs[0] if len(outputs) == 1 else torch.cat(outputs, dim=0)
+            self._update_running_stats(mean, inv_std, n_full, rest if rest > 1 else 0)
+        return out
 
     @torch.no_grad()
-    def _update_running_stats(self, means, inv_stds, counts):
-        if counts[-1] == 1:  # a single row has no variance: it does not count
-            means, inv_stds, counts = means[:-1], inv_stds[:-1], counts[:-1]
-        k = len(counts)
-        if k == 0:
-            return
-        mean = means[0] if len(means) == 1 else torch.cat(means)
-        inv_std = inv_stds[0] if len(inv_stds) == 1 else torch.cat(inv_stds)
-        # Sequential updates r <- (1 - m) r + m s_i over chunks i = 1..k, in closed form:
-        # r_k = (1 - m)^k r_0 + sum_i m (1 - m)^(k - i) s_i, with the unbiased chunk variance.
-        keep = 1.0 - self.momentum
-        weights = [self.momentum * keep ** (k - 1 - i) for i in range(k)]
-        mean_weights = torch.tensor(weights, dtype=mean.dtype, device=mean.device)
-        var_weights = torch.tensor([w * c / (c - 1) for w, c in zip(weights, counts)],
-                                   dtype=mean.dtype, device=mean.device)
-        biased_var = inv_std.pow(-2) - self.eps
-        decay = keep ** k
-        self.running_mean.mul_(decay).add_(mean_weights @ mean)
-        self.running_var.mul_(decay).add_(var_weights @ biased_var)
+    def _update_running_stats(self, mean, inv_std, n_full, rest):
+        """Sequential updates ``r <- (1 - m) r + m s_i`` over chunks ``i = 1..k``, in closed form.
+
+        ``r_k = (1 - m)^k r_0 + sum_i m (1 - m)^(k - i) s_i``, with each chunk's
+        unbiased variance ``n_i / (n_i - 1) * biased_var_i``.
+        """
+        mean_weights, var_weights, eps_term, decay = self._chunk_weights(n_full, rest, mean)
+        self.running_mean.addmv_(mean.t(), mean_weights, beta=decay)
+        # biased_var = inv_std^-2 - eps
+        self.running_var.addmv_(inv_std.pow(-2).t(), var_weights, beta=decay).sub_(eps_term)
+
+    def _chunk_weights(self, n_full, rest, like):
+        key = (n_full, rest, like.dtype, like.device)
+        compiling = torch.compiler.is_compiling()  # compiled graphs fold these constants
+        cache = {} if compiling else self.__dict__.setdefault("_chunk_weight_cache", {})
+        if key not in cache:
+            counts = [self.virtual_batch_size] * n_full + ([rest] if rest else [])
+            k, keep = len(counts), 1.0 - self.momentum
+            weights = [self.momentum * keep ** (k - 1 - i) for i in range(k)]
+            var_weights = [w * c / (c - 1) for w, c in zip(weights, counts)]
+            cache[key] = (torch.tensor(weights, dtype=like.dtype, device=like.device),
+                          torch.tensor(var_weights, dtype=like.dtype, device=like.device),
+                          self.eps * sum(var_weights), keep ** k)
+        return cache[key]
 
     def extra_repr(self):
         return (f"{self.num_features}, virtual_batch_size={self.virtual_batch_size}, "

@@ -341,6 +341,12 @@ class TabNetEncoder(nn.Module):
         self.entropy = entropy / self.n_steps
         return outputs
 
+    def __getstate__(self):
+        # The last entropy may hang on an autograd graph: copies and pickles keep its value only.
+        state = self.__dict__.copy()
+        state["entropy"] = self.entropy.detach() if torch.is_tensor(self.entropy) else self.entropy
+        return state
+
     def forward_masks(self, x):
         """Masks and step weights for interpretation.
 
@@ -458,18 +464,19 @@ class _TabNetBase(nn.Module):
         -------
         aggregate : torch.Tensor of shape (n, n_features)
             The paper's aggregate mask
-            ``sum_i eta[i] M[i] / sum_j sum_i eta[i] M[i]_j`` (rows sum to 1,
-            or are 0 where every step weight is 0).
+            ``sum_i eta[i] M[i] / sum_j sum_i eta[i] M[i]_j``; rows sum to 1
+            (a row whose step weights are all 0 weighs its steps equally).
         masks : torch.Tensor of shape (n_steps, n, n_features)
             Each step's mask ``M[i]`` (rows sum to 1). Masks of grouped or
             embedded columns are split evenly among the group's input columns.
         """
         masks, weights = self.encoder.forward_masks(self.embedding(x))
         masks = masks @ self.explain_matrix
+        # A row whose steps all have weight 0 (every ReLU(d) is 0) weighs its steps equally.
+        silent = weights.sum(dim=0, keepdim=True) <= 0
+        weights = torch.where(silent, torch.ones_like(weights), weights)
         aggregate = (weights.unsqueeze(-1) * masks).sum(dim=0)
-        total = aggregate.sum(dim=1, keepdim=True)
-        aggregate = aggregate / torch.where(total > 0, total, torch.ones_like(total))
-        return aggregate, masks
+        return aggregate / aggregate.sum(dim=1, keepdim=True), masks
 
 
 class TabNet(_TabNetBase):
