@@ -19,13 +19,15 @@ Three ways to compute it (``method``):
     :class:`skgates.nn.DropConnectLinear` with its expected weights, the
     CancelOut gate as a diagonal map) and elementwise activations. The
     Jacobian of ``h_l = s(W_l h_{l-1} + b_l)`` is
-    ``J_l = diag(s'(a_l)) W_l J_{l-1}``; for the first hidden layer
-    ``||J_1||_F^2 = sum_j s'(a_j)^2 ||W_j||^2``. Deeper layers propagate
-    either the per-row Jacobian ``J`` (shape ``(n, width, n_inputs)``, cheap
-    for few inputs) or its Gram matrix ``G = J J^T``
-    (``G_l = D_l W_l G_{l-1} W_l^T D_l``, shape ``(n, width, width)``, whose
-    cost does not depend on the number of inputs), whichever costs fewer
-    multiplications, and read ``||J||_F^2 = trace(G)``.
+    ``J_l = D_l W_l J_{l-1}`` with ``D_l = diag(s'(a_l))``; for the first
+    hidden layer ``||J_1||_F^2 = sum_j s'(a_j)^2 ||W_{1,j}||^2`` (about one
+    extra forward pass). Deeper layers write ``J_l = K_l W_1`` and read
+    ``||J_l||_F^2 = trace(K_l (W_1 W_1^T) K_l^T)``, with the per-row
+    ``K_l = D_l W_l ... D_1`` of shape ``(n, width_l, width_1)`` (or propagate
+    ``J_l`` itself when there are fewer inputs than first-layer units). The
+    cost of layer ``l >= 2`` is about ``n * width_l * width_1 *
+    min(width_1, n_inputs)`` multiply-adds per batch: exact per-row
+    Jacobians of deep layers cannot be had for one forward pass.
 ``"autodiff"``
     Exact for any module whose rows do not interact: ``torch.func.vmap`` of
     ``jacfwd`` (few inputs) or ``jacrev`` (few outputs) over the rows, with
@@ -214,31 +216,37 @@ def _derivative(act, a, h):
 def closed_form_sq_norms(steps, tap_indices, X):
     """Exact ``||dZ/dx||_F^2`` per row for each tap of a chain (see the module docstring).
 
+    The Jacobian after step ``l`` is written ``J_l = K_l R`` with ``R`` the
+    product of the affine maps before the first row-wise factor (shared by all
+    rows) and ``K_l`` per row, so that ``||J_l||_F^2 = trace(K_l (R R^T) K_l^T)``.
+    When ``R`` has fewer rows than columns (wide inputs), ``K`` stays small and
+    ``R R^T`` is computed once per batch; otherwise ``R`` is folded into ``K``
+    and ``K`` is the Jacobian itself. A first row-wise factor ``diag(f)`` is kept
+    as the vector ``f`` until the next affine map, so the first hidden layer
+    costs ``sum_j f_j^2 ||R_j||^2``.
+
     Returns a tensor ``(n, len(tap_indices))``.
     """
-    n, d_in = X.shape
+    n = X.shape[0]
     last = max(tap_indices)
-    widths = [d_in]
-    for kind, module in steps[:last + 1]:
-        if kind == "affine":
-            widths.append(_affine_weight_bias(module)[0].shape[0])
-    use_gram = d_in > max(widths[1:], default=d_in)
     wanted = {index: k for k, index in enumerate(tap_indices)}
     norms = [None] * len(tap_indices)
     h = X
-    shared = None      # Jacobian common to all rows while no row-wise factor has appeared
-    state = None       # per-row J (n, w, d_in) or Gram G (n, w, w)
+    shared = None        # R while no row-wise factor has appeared (None: identity)
+    root = _Root()       # R once it is factored out of K (its R R^T computed when needed)
+    state = None         # None, ("diag", f (n, w)) or ("full", K (n, w, r), s (n, w) or None)
     for index, (kind, module) in enumerate(steps[:last + 1]):
         if kind == "affine":
             weight, bias = _affine_weight_bias(module)
             h = nn.functional.linear(h, weight, bias)
             if state is None:
                 shared = weight if shared is None else weight @ shared
-            elif use_gram:
-                state = weight @ state @ weight.T if _needs_full(index, steps, wanted, last) \
-                    else _gram_affine_then(weight, state)
+            elif state[0] == "diag":
+                state = ("full", weight * state[1][:, None, :], None)
             else:
-                state = weight @ state
+                K, scale = state[1], state[2]
+                K = K if scale is None else scale[..., :, None] * K
+                state = ("full", torch.matmul(weight, K), None)
         else:
             if kind == "scale":
                 factor = module.gates()
@@ -248,46 +256,57 @@ def closed_form_sq_norms(steps, tap_indices, X):
                 h = module(a)
                 factor = _derivative(module, a, h)
             if state is None and factor.ndim == 1:
-                eye = torch.eye(h.shape[-1], dtype=h.dtype, device=h.device)
-                shared = factor[:, None] * (eye if shared is None else shared)
-            else:
-                if state is None:
-                    base = torch.eye(d_in, dtype=h.dtype, device=h.device) if shared is None \
-                        else shared
-                    state = base @ base.T if use_gram else base
-                    state = state.expand(n, *state.shape)
-                if isinstance(state, tuple):  # ("diag", diagonal of G): no affine map follows
-                    state = ("diag", factor * factor * state[1])
-                elif use_gram:
-                    state = factor[..., :, None] * state * factor[..., None, :]
+                shared = factor[:, None] * shared if shared is not None else torch.diag(factor)
+            elif state is None:
+                if shared is not None and shared.shape[0] < shared.shape[1]:
+                    root.matrix = shared
+                    state = ("diag", factor)
+                elif shared is not None:
+                    state = ("full", shared.expand(n, *shared.shape), factor)
                 else:
-                    state = factor[..., :, None] * state
+                    state = ("diag", factor)
+            elif state[0] == "diag":
+                state = ("diag", state[1] * factor)
+            else:
+                state = ("full", state[1], factor if state[2] is None else state[2] * factor)
         if index in wanted:
-            norms[wanted[index]] = _sq_norm(state, shared, use_gram, n)
+            norms[wanted[index]] = _sq_norm(state, shared, root, n)
     return torch.stack(norms, dim=1)
 
 
-def _needs_full(index, steps, wanted, last):
-    """Whether the full Gram matrix after step ``index`` is needed (a later affine map uses it)."""
-    return any(kind == "affine" for kind, _ in steps[index + 1:last + 1])
+class _Root:
+    """The shared factor ``R`` of ``J = K R``, with ``R R^T`` and its diagonal made on demand."""
+
+    def __init__(self):
+        self.matrix = None
+        self._gram = None
+        self._diag = None
+
+    def gram(self):
+        if self._gram is None:
+            self._gram = self.matrix @ self.matrix.T
+        return self._gram
+
+    def diag(self):
+        if self._diag is None:
+            self._diag = (self.matrix * self.matrix).sum(1)
+        return self._diag
 
 
-def _gram_affine_then(weight, gram):
-    """Only the diagonal of ``W G W^T`` (n, w_out): enough for a trace after row scalings."""
-    return ("diag", ((weight @ gram) * weight).sum(-1))
-
-
-def _sq_norm(state, shared, use_gram, n):
+def _sq_norm(state, shared, root, n):
     if state is None:
-        value = shared.pow(2).sum() if shared is not None else None
-        if value is None:
+        if shared is None:
             raise ValueError("A chosen layer is the input itself; its Jacobian is the identity.")
-        return value.expand(n)
-    if isinstance(state, tuple):
-        return state[1].sum(-1)
-    if use_gram:
-        return torch.diagonal(state, dim1=-2, dim2=-1).sum(-1)
-    return state.pow(2).sum((-2, -1))
+        return (shared * shared).sum().expand(n)
+    if state[0] == "diag":
+        f2 = state[1] * state[1]
+        return (f2 * root.diag()).sum(-1) if root.matrix is not None else f2.sum(-1)
+    K, scale = state[1], state[2]
+    if root.matrix is not None:
+        rows = (torch.matmul(K, root.gram()) * K).sum(-1)
+    else:
+        rows = (K * K).sum(-1)
+    return (rows if scale is None else rows * scale * scale).sum(-1)
 
 
 # ------------------------------------------------------------ general modules
