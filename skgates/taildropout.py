@@ -32,19 +32,25 @@ class TailDropoutRanker(SelectorMixin, BaseNetworkEstimator, BaseEstimator):
     loss of every prefix, the scree curve, costs one sweep. The order itself
     is learned in two phases:
 
-    1. **Scout** (at most ``max_epochs`` epochs): every row draws its own
-       random order, so the network learns to predict from random column
-       subsets. On held-out rows, each row walks through its own random
-       order, adding one column at a time; the drop of that row's loss when
-       column ``j`` joins is credited to ``j``. Averaged over rows and
-       ``n_repeats`` orders, this is a permutation-sampling estimate of the
-       **Shapley value** of column ``j`` for the held-out loss: a column
-       earns credit alone (main effects), with its partners (interactions
-       such as ``x1 * x2``) and in place of missing correlated columns
-       (redundant copies), while noise columns earn about nothing (or less,
-       when the network overfits them). With ``cv`` folds (cross-fitting,
-       the default below 5,000 rows) every fold trains its own scout on the
-       other folds and scores its own rows, so every row scores columns.
+    1. **Scout** (``n_rounds`` rounds of at most ``max_epochs`` epochs):
+       every row draws its own random order, so the network learns to
+       predict from random column subsets. On held-out rows, each row walks
+       through its own random order, adding one column at a time; the drop
+       of that row's loss when column ``j`` joins is credited to ``j``.
+       Averaged over rows and ``n_repeats`` orders, this is a
+       permutation-sampling estimate of the **Shapley value** of column ``j``
+       for the held-out loss: a column earns credit alone (main effects),
+       with its partners (interactions such as ``x1 * x2``) and in place of
+       missing correlated columns (redundant copies), while noise columns
+       earn about nothing (or less, when the network overfits them). In the
+       first round the orders are uniform; every later round continues
+       training on orders drawn from the previous round's ranking
+       (Plackett-Luce, logit ``-order_bias * rank / (d - 1)``), so the
+       columns that matter are present together more often and the network
+       learns their interactions, and scores again with such orders (a
+       weighted *random-order value*). With ``cv`` folds (cross-fitting)
+       every fold trains its own scout on the other folds and scores its own
+       rows, so every row scores columns.
     2. **Commit** (``ordered_epochs`` epochs, warm start from the last
        scout): the order is fixed to the columns sorted by Shapley value,
        and training goes on with TailDropout over this one order, so the
@@ -73,6 +79,12 @@ class TailDropoutRanker(SelectorMixin, BaseNetworkEstimator, BaseEstimator):
         Random orders per held-out row in the Shapley estimate.
     alpha : float in (0, 1), default=0.05
         Family-wise level of the test that sets the knee ``n_features_``.
+    n_rounds : int, default=2
+        Scouting rounds; rounds after the first draw orders biased towards
+        the previous round's ranking.
+    order_bias : float, default=3.0
+        How strongly later rounds follow the previous ranking: the logit gap
+        between the first and the last column (0 = uniform orders).
     cv : "auto" or int, default="auto"
         Scouting splits: ``1`` holds out ``validation_fraction`` of the rows
         once; ``k >= 2`` cross-fits over ``k`` (stratified) folds, ``k``
@@ -179,6 +191,8 @@ class TailDropoutRanker(SelectorMixin, BaseNetworkEstimator, BaseEstimator):
         n_repeats=3,
         alpha=0.05,
         cv="auto",
+        n_rounds=2,
+        order_bias=3.0,
         hidden_layer_sizes=(64, 32),
         activation="relu",
         contractive=0.0,
@@ -202,6 +216,8 @@ class TailDropoutRanker(SelectorMixin, BaseNetworkEstimator, BaseEstimator):
         self.n_repeats = n_repeats
         self.alpha = alpha
         self.cv = cv
+        self.n_rounds = n_rounds
+        self.order_bias = order_bias
         self.hidden_layer_sizes = hidden_layer_sizes
         self.activation = activation
         self.contractive = contractive
@@ -241,21 +257,30 @@ class TailDropoutRanker(SelectorMixin, BaseNetworkEstimator, BaseEstimator):
         X_t = self._to_tensor(X_checked, reset=True)
         seed = draw_seed(self.random_state)
         d = X_t.shape[1]
-        total, total_sq, count = np.zeros(d), np.zeros(d), 0
-        for fold, (train_rows, valid_rows) in enumerate(self._splits(len(X_t), y_t, seed)):
-            X_train, y_train = X_t[train_rows], y_t[train_rows]
-            X_valid, y_valid = X_t[valid_rows], y_t[valid_rows]
-            with torch_seeded(seed + fold, self.device):
-                self.net_ = self._scout(X_train, y_train, X_valid, y_valid)
-                sums = self._shapley_sums(self.net_.module_, X_valid, y_valid)
-            total, total_sq, count = total + sums[0], total_sq + sums[1], count + sums[2]
-        shapley = total / count
+        folds = self._splits(len(X_t), y_t, seed)
+        nets = [None] * len(folds)
+        logits = np.zeros(d)
+        for round_ in range(self.n_rounds):
+            total, total_sq, count = np.zeros(d), np.zeros(d), 0
+            for fold, (train_rows, valid_rows) in enumerate(folds):
+                X_train, y_train = X_t[train_rows], y_t[train_rows]
+                X_valid, y_valid = X_t[valid_rows], y_t[valid_rows]
+                with torch_seeded(seed + fold + round_ * len(folds), self.device):
+                    nets[fold] = self._scout(nets[fold], logits, X_train, y_train, X_valid, y_valid)
+                    sums = self._shapley_sums(nets[fold].module_, X_valid, y_valid)
+                total, total_sq, count = total + sums[0], total_sq + sums[1], count + sums[2]
+            shapley = total / count
+            # The next round draws orders that follow this ranking, top columns first more often.
+            ranks = np.empty(d)
+            ranks[np.lexsort((np.arange(d), -shapley))] = np.arange(d)
+            logits = -self.order_bias * ranks / max(d - 1, 1)
+        self.net_ = nets[-1]
         variance = np.maximum(total_sq / count - shapley ** 2, 0.0) * count / max(count - 1, 1)
         shapley_se = np.sqrt(variance / count)
         order = np.lexsort((np.arange(d), -shapley))
         # Commit: the last fold's network goes on training with TailDropout over this one order.
         module = self.net_.module_
-        with torch_seeded(seed - 1, self.device):
+        with torch_seeded(seed + 1_000_003, self.device):
             module.set_order(order)
             if self.ordered_epochs > 0:
                 self.net_.partial_fit(X_train, y_train, epochs=self.ordered_epochs)
@@ -303,13 +328,18 @@ class TailDropoutRanker(SelectorMixin, BaseNetworkEstimator, BaseEstimator):
                                         random_state=seed % (2**31))
         return [(np.sort(train), np.sort(valid))]
 
-    def _scout(self, X_train, y_train, X_valid, y_valid):
-        """Build and train a network on random orders (the scouting phase)."""
-        module = self._build_module(X_train.shape[1], self.n_outputs_)
-        net = self._make_net(module, len(X_train), partial=not self.early_stopping)
-        if self.early_stopping:
-            net.train_split = predefined_split(Dataset(X_valid, y_valid))
-        return net.fit(X_train, y_train)
+    def _scout(self, net, logits, X_train, y_train, X_valid, y_valid):
+        """Train a network on random orders drawn from ``logits`` (new, or continue ``net``)."""
+        if net is None:
+            module = self._build_module(X_train.shape[1], self.n_outputs_)
+            net = self._make_net(module, len(X_train), partial=not self.early_stopping)
+            if self.early_stopping:
+                net.train_split = predefined_split(Dataset(X_valid, y_valid))
+            net.initialize()
+            net.module_.set_order_logits(logits)
+            return net.partial_fit(X_train, y_train, epochs=self.max_epochs)
+        net.module_.set_order_logits(logits)
+        return net.partial_fit(X_train, y_train, epochs=self.max_epochs)
 
     # -------------------------------------------------------- scoring sweeps
     def _row_losses(self, output, y):
@@ -333,7 +363,7 @@ class TailDropoutRanker(SelectorMixin, BaseNetworkEstimator, BaseEstimator):
         n, d = X.shape
         total, total_sq = np.zeros(d), np.zeros(d)
         for _ in range(self.n_repeats):
-            orders = torch.rand(n, d, device=X.device).argsort(dim=1)
+            orders = module.sample_orders(n)
             losses = self._prefix_losses(module, X, y, orders)  # (d + 1, n)
             gains = losses[:-1] - losses[1:]  # (d, n): gain of the column added at step m
             columns = orders.T.cpu().numpy()
@@ -363,6 +393,8 @@ class TailDropoutRanker(SelectorMixin, BaseNetworkEstimator, BaseEstimator):
         if not (self.cv == "auto" or (isinstance(self.cv, numbers.Integral)
                                       and not isinstance(self.cv, bool) and self.cv >= 1)):
             raise ValueError(f"{name}: cv must be 'auto' or an int >= 1, got {self.cv!r}.")
+        check_scalar(self.n_rounds, "n_rounds", numbers.Integral, min_val=1)
+        check_scalar(self.order_bias, "order_bias", numbers.Real, min_val=0)
         check_scalar(self.ordered_epochs, "ordered_epochs", numbers.Integral, min_val=0)
         check_scalar(self.contractive, "contractive", numbers.Real, min_val=0)
         if self.contractive_layers is not None and (

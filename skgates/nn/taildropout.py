@@ -268,9 +268,10 @@ class TailDropoutRankerNetwork(nn.Module):
     of that order (the first positions most often) and zeroes the others
     before the MLP ``body`` reads the columns. Two training modes:
 
-    - ``"random"``: every row draws its own random order, so the kept columns
-      are a random subset whose size follows TailDropout's distribution (the
-      scouting phase: the network learns to predict from any subset);
+    - ``"random"``: every row draws its own random order (uniform, or biased
+      by :meth:`set_order_logits`), so the kept columns are a random subset
+      whose size follows TailDropout's distribution (the scouting phase: the
+      network learns to predict from any subset);
     - ``"ordered"``: every row uses the order in ``position`` (the committed
       phase: the network learns to predict from every prefix).
 
@@ -309,7 +310,24 @@ class TailDropoutRankerNetwork(nn.Module):
         self.dropout = TailDropout(p)
         self.body = body
         self.register_buffer("position", torch.arange(int(n_features)))
+        self.register_buffer("order_logits", torch.zeros(int(n_features)))
         self.mode = "random"
+
+    def set_order_logits(self, logits):
+        """Draw each row's order from ``logits`` from now on (Plackett-Luce), in ``"random"`` mode.
+
+        A row's order sorts ``logits + Gumbel noise``: columns with larger
+        logits tend to come first. Zero logits give uniformly random orders.
+        """
+        self.order_logits.copy_(torch.as_tensor(logits, dtype=self.order_logits.dtype))
+        self.mode = "random"
+        return self
+
+    def sample_orders(self, n):
+        """``(n, d)`` column orders, best first, one per row (see :meth:`set_order_logits`)."""
+        d = self.order_logits.numel()
+        gumbel = -torch.log(-torch.log(torch.rand(n, d, device=self.order_logits.device).clamp_min(1e-12)))
+        return (self.order_logits + gumbel).argsort(dim=1, descending=True)
 
     def set_order(self, order):
         """Use ``order`` (column indices, best first) from now on, in ``"ordered"`` mode."""
@@ -324,8 +342,8 @@ class TailDropoutRankerNetwork(nn.Module):
         if self.mode == "random" and self.training and self.dropout.k is None:
             n, d = x.shape
             kept = self.dropout(torch.ones(n, d, device=x.device, dtype=x.dtype))
-            # a uniformly random permutation per row: column j sits at position positions[i, j]
-            positions = torch.rand(n, d, device=x.device).argsort(dim=1)
+            # a random order per row; column j sits at position positions[i, j]
+            positions = self.sample_orders(n).argsort(dim=1)
             return kept.gather(1, positions)
         kept = self.dropout(torch.ones(1 if self.dropout.k is not None or not self.training
                                        else x.shape[0], x.shape[1], device=x.device, dtype=x.dtype))

@@ -216,3 +216,45 @@ def test_bad_dims():
         TailDropout(dropout_dim=1.0)
     with pytest.raises(TypeError, match="batch_dim"):
         TailDropout(batch_dim="0")
+
+
+def _ranker_network(d=5, outputs=2):
+    from skgates.nn import MLP
+    from skgates.nn.taildropout import TailDropoutRankerNetwork
+
+    torch.manual_seed(0)
+    return TailDropoutRankerNetwork(d, MLP(2 * d, (8, 6), outputs), p=0.5)
+
+
+def test_ranker_network_prefix_sweep_matches_masked_forward():
+    """prefix_outputs (incremental first layer) equals the network on explicitly masked input."""
+    network = _ranker_network().eval()
+    x = torch.randn(7, 5)
+    orders = network.sample_orders(7)
+    for m, out in enumerate(network.prefix_outputs(x, orders)):
+        mask = torch.zeros(7, 5)
+        mask.scatter_(1, orders[:, :m], 1.0)
+        expected = network.body(torch.cat([x * mask, mask], dim=1))
+        torch.testing.assert_close(out, expected, rtol=1e-5, atol=1e-5)
+
+
+def test_ranker_network_orders_follow_logits():
+    network = _ranker_network(d=4)
+    network.set_order_logits(torch.tensor([0.0, 3.0, -3.0, 1.0]))
+    torch.manual_seed(5)
+    first = network.sample_orders(20_000)[:, 0]
+    # Plackett-Luce: P(first = j) = softmax(logits)_j
+    expected = torch.softmax(torch.tensor([0.0, 3.0, -3.0, 1.0]), dim=0)
+    frequencies = torch.bincount(first, minlength=4).double() / 20_000
+    torch.testing.assert_close(frequencies, expected.double(), atol=0.01, rtol=0)
+
+
+def test_ranker_network_ordered_mode_keeps_prefixes_of_the_order():
+    network = _ranker_network(d=6).train()
+    network.set_order([3, 0, 5, 1, 4, 2])
+    torch.manual_seed(6)
+    mask = network._mask(torch.randn(500, 6))
+    in_order = mask[:, [3, 0, 5, 1, 4, 2]]
+    assert torch.all(in_order.diff(dim=1) <= 0)
+    network.dropout.set_k(2)
+    assert torch.equal(network._mask(torch.randn(3, 6))[0], torch.tensor([1.0, 0, 0, 1, 0, 0]))
