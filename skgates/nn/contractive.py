@@ -42,8 +42,9 @@ Three ways to compute it (``method``):
     the buffers, so BatchNorm running statistics are left untouched.
 
 ``"auto"`` picks ``"closed_form"`` when the network is such a chain and every
-chosen layer lies on it, ``"projection"`` when a BatchNorm layer is in
-training mode, and ``"autodiff"`` otherwise.
+chosen layer lies on it, ``"projection"`` when a BatchNorm-like layer (a
+``torch.nn`` batch norm, a module with a ``running_mean`` buffer, or one with
+``batch_coupled = True``) is in training mode, and ``"autodiff"`` otherwise.
 
 A module joins the closed form by being an ``nn.Sequential`` of such steps, or
 by defining ``contractive_chain()`` returning ``[(child_name, child), ...]``
@@ -311,8 +312,19 @@ def _sq_norm(state, shared, root, n):
 
 # ------------------------------------------------------------ general modules
 def _has_batch_coupling(module):
-    return any(isinstance(m, nn.modules.batchnorm._BatchNorm) and m.training
-               for m in module.modules())
+    """Whether rows of a batch interact: a BatchNorm-like layer in training mode.
+
+    Detected as ``torch.nn`` batch norms, modules with a ``running_mean``
+    buffer (ghost batch norms and the like) or a true ``batch_coupled``
+    attribute.
+    """
+    for m in module.modules():
+        if not m.training:
+            continue
+        if (isinstance(m, nn.modules.batchnorm._BatchNorm) or getattr(m, "batch_coupled", False)
+                or "running_mean" in dict(m.named_buffers(recurse=False))):
+            return True
+    return False
 
 
 def _capture(module, names):

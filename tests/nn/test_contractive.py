@@ -162,3 +162,29 @@ def test_penalty_term_checks_and_scales():
         ContractivePenalty("hidden.*", weight=-1)
     with pytest.raises(ValueError, match="method"):
         ContractivePenalty("hidden.*", method="exact")
+
+
+class CustomNorm(nn.Module):
+    """A hand-written batch norm (like a ghost batch norm): rows interact in training."""
+
+    def __init__(self, n):
+        super().__init__()
+        self.register_buffer("running_mean", torch.zeros(n))
+
+    def forward(self, x):
+        if self.training:
+            self.running_mean.mul_(0.9).add_(0.1 * x.mean(0).detach())
+            return x - x.mean(0)
+        return x - self.running_mean
+
+
+def test_hand_written_batch_norms_get_the_projection_estimate():
+    torch.manual_seed(6)
+    net = nn.Sequential(nn.Linear(3, 4), CustomNorm(4), nn.Tanh()).double()
+    X = torch.randn(5, 3, dtype=torch.float64)
+    estimate = jacobian_sq_norms(net, X, "2", n_projections=3000)
+    assert torch.equal(net[1].running_mean, torch.zeros(4, dtype=torch.float64))  # untouched
+    exact = torch.autograd.functional.jacobian(net, X).pow(2).sum((1, 2, 3))
+    assert torch.allclose(estimate[:, 0], exact, rtol=0.1)
+    net.eval()  # rows no longer interact: exact autodiff
+    assert torch.allclose(jacobian_sq_norms(net, X, "2"), brute_force(net, X, ["2"]))
