@@ -8,13 +8,17 @@ from torch import nn
 class GhostBatchNorm1d(nn.Module):
     """Batch normalisation over "virtual" batches of ``virtual_batch_size`` rows.
 
-    In training mode a batch of ``n`` rows is cut into consecutive chunks of
-    ``virtual_batch_size`` rows (the last one may be shorter) and every chunk is
+    In training mode a batch of ``n = k * virtual_batch_size + r`` rows is cut
+    into ``k`` virtual batches of ``virtual_batch_size`` rows plus, when
+    ``r > 0``, a short one made of the last ``r`` rows; every virtual batch is
     normalised with its own mean and (biased) variance, exactly as
-    :class:`torch.nn.BatchNorm1d` would normalise that chunk alone. All full
-    chunks are normalised in one vectorised op (a reshape to
-    ``(n_chunks, virtual_batch_size, num_features)``), the short last chunk in a
-    second one: there is no Python loop over chunks.
+    :class:`torch.nn.BatchNorm1d` would normalise it alone. The full virtual
+    batches are strided: virtual batch ``c`` holds rows ``c, c + k, c + 2k, ...``
+    of the first ``k * virtual_batch_size`` rows, so that viewing the batch as
+    ``(virtual_batch_size, k * num_features)`` costs no copy and one batch-norm
+    call normalises all of them (training batches are shuffled, so any fixed
+    split into virtual batches is a random one). There is no Python loop over
+    virtual batches.
 
     The running statistics end where applying ``BatchNorm1d`` to the chunks one
     after another would leave them: each chunk moves them by ``momentum``
@@ -50,7 +54,7 @@ class GhostBatchNorm1d(nn.Module):
     --------
     >>> import torch
     >>> gbn = GhostBatchNorm1d(4, virtual_batch_size=8)
-    >>> gbn(torch.randn(20, 4)).shape   # chunks of 8, 8 and 4 rows
+    >>> gbn(torch.randn(20, 4)).shape   # virtual batches of 8, 8 and 4 rows
     torch.Size([20, 4])
     """
 
@@ -80,13 +84,13 @@ class GhostBatchNorm1d(nn.Module):
             return torch.native_batch_norm(x, self.weight, self.bias, None, None, True, 0.0,
                                            self.eps)[0]
         n_full, rest = divmod(n, size)
-        # (n_full * size, d) -> (size, n_full * d): one column per (chunk, feature),
-        # so a single batch-norm call normalises every full chunk.
-        columns = x[: n_full * size].view(n_full, size, d).transpose(0, 1).reshape(size, n_full * d)
+        # Virtual batch c holds rows c, c + n_full, c + 2 n_full, ...: then the view
+        # (n_full * size, d) -> (size, n_full * d) is free and has one column per
+        # (chunk, feature), so a single batch-norm call normalises every full chunk.
+        columns = x[: n_full * size].reshape(size, n_full * d)
         out, mean, inv_std = torch.native_batch_norm(columns, None, None, None, None, True, 0.0,
                                                      self.eps)
-        out = out.view(size, n_full, d).transpose(0, 1).reshape(n_full * size, d)
-        out = torch.addcmul(self.bias, out, self.weight)
+        out = torch.addcmul(self.bias, out.view(n_full * size, d), self.weight)
         mean, inv_std = mean.view(n_full, d), inv_std.view(n_full, d)
         if rest:
             last, last_mean, last_inv_std = torch.native_batch_norm(
