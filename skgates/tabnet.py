@@ -161,6 +161,25 @@ class _TabNetEstimator(BaseNetworkEstimator):
             cat_emb_dims=self._emb_dims_, grouped_features=self._groups_,
         )
 
+    def _forward(self, X):
+        """Network outputs ``(n_samples, n_outputs)`` as float64, from the eager network.
+
+        With ``compile=True`` only training runs compiled: inference would need
+        graphs of its own (eval mode, other batch sizes) whose compilation costs
+        more than it saves.
+        """
+        check_is_fitted(self, "net_")
+        X_t = self._to_tensor(self._validate_X(X, reset=False), reset=False)
+        module = self._module()
+        was_training = module.training
+        module.eval()
+        with torch.no_grad():
+            out = [_first(module(X_t[start:start + PREDICT_BATCH_SIZE]))
+                   for start in range(0, len(X_t), PREDICT_BATCH_SIZE)]
+        module.train(was_training)
+        out = out[0] if len(out) == 1 else torch.cat(out)
+        return out.cpu().numpy().astype(np.float64)
+
     def _forward_float64(self, X):
         """Network outputs computed in float64 by a float64 copy of the network.
 
@@ -171,7 +190,7 @@ class _TabNetEstimator(BaseNetworkEstimator):
         X_t = self._to_tensor(self._validate_X(X, reset=False), reset=False).double()
         module = copy.deepcopy(self._module()).double().eval()
         with torch.no_grad():
-            out = [module(X_t[start:start + PREDICT_BATCH_SIZE])
+            out = [_first(module(X_t[start:start + PREDICT_BATCH_SIZE]))
                    for start in range(0, len(X_t), PREDICT_BATCH_SIZE)]
         return torch.cat(out).cpu().numpy()
 
@@ -647,6 +666,11 @@ class TabNetPretrainer(_TabNetEstimator, BaseEstimator):
         ndarray of shape (n_samples, n_embedded_columns)
         """
         return self._forward(X)
+
+
+def _first(out):
+    """The prediction part of a network output (the pretraining network returns a tuple)."""
+    return out[0] if isinstance(out, (tuple, list)) else out
 
 
 def _is_frame(X):
