@@ -33,13 +33,16 @@ Three ways to compute it (``method``):
     ``jacfwd`` (few inputs) or ``jacrev`` (few outputs) over the rows, with
     fresh noise per row for stochastic layers.
 ``"projection"``
-    An unbiased *estimate*: ``E_v ||J v||^2 = ||J||_F^2`` for
-    ``v ~ N(0, I)``, with ``n_projections`` Jacobian-vector products
-    (``torch.func.jvp``) of the whole batch. It is used for modules with
-    layers that couple the rows of a batch (BatchNorm in training mode); there
-    ``J v`` also contains the (order ``1/n``) dependence of a row's output on
-    the other rows of its batch. The extra forward pass works on copies of
-    the buffers, so BatchNorm running statistics are left untouched.
+    An unbiased *estimate*: ``E_u ||J^T u||^2 = ||J||_F^2`` for
+    ``u ~ N(0, I)``, with ``n_projections`` vector-Jacobian products (ordinary
+    backward passes with ``create_graph=True``) of the whole batch. It is used
+    for modules with layers that couple the rows of a batch (BatchNorm in
+    training mode), where it also counts the (order ``1/n``) dependence of a
+    row's output on the other rows of its batch, and as the fallback when
+    ``torch.func`` cannot transform a module (custom autograd Functions
+    without functorch support, data-dependent control flow), with a
+    ``RuntimeWarning``. The extra forward pass works on copies of the
+    buffers, so BatchNorm running statistics are left untouched.
 
 ``"auto"`` picks ``"closed_form"`` when the network is such a chain and every
 chosen layer lies on it, ``"projection"`` when a BatchNorm-like layer (a
@@ -59,6 +62,7 @@ activation inside each).
 import fnmatch
 import math
 import numbers
+import warnings
 from collections import OrderedDict
 
 import torch
@@ -360,9 +364,12 @@ def autodiff_sq_norms(module, names, X):
 
     try:
         with torch.no_grad():
-            sizes = [o.numel() for o in outputs(X[:1])]
-        jac = torch.func.jacfwd if X.shape[1] <= max(sizes) else torch.func.jacrev
-        jacobians = torch.func.vmap(jac(outputs), randomness="different")(X)
+            sizes = [o.numel() for o in outputs(X[0])]
+        if X.shape[1] <= max(sizes):  # forward mode: one noise draw shared by the tangents
+            jacobian_of = torch.func.jacfwd(outputs, randomness="same")
+        else:
+            jacobian_of = torch.func.jacrev(outputs)
+        jacobians = torch.func.vmap(jacobian_of, randomness="different")(X)
     finally:
         for handle in handles:
             handle.remove()
@@ -370,28 +377,42 @@ def autodiff_sq_norms(module, names, X):
 
 
 def projection_sq_norms(module, names, X, n_projections=1):
-    """Unbiased estimate of per-row ``||dZ/dx||_F^2`` from random Jacobian-vector products."""
+    """Unbiased estimate of per-row ``||dZ/dx||_F^2`` from random vector-Jacobian products.
+
+    For ``u ~ N(0, I)`` over a layer's outputs, ``E ||J^T u||^2 = ||J||_F^2``;
+    ``J^T u`` is one ordinary (double-differentiable) backward pass, so this
+    works for any module whose backward is differentiable, including custom
+    autograd Functions that ``torch.func`` cannot transform. When rows
+    interact (batch norm), row ``k`` of the estimate is
+    ``sum_r ||d Z(x_r) / d x_k||^2``, whose batch mean equals that of the
+    per-output-row definition. The forward pass runs on copies of the
+    buffers, so running statistics are left untouched.
+    """
     store, handles = _capture(module, names)
     buffers = dict(module.named_buffers())
-
-    def outputs(x):
-        store.clear()
-        # fresh copies of the buffers, so that BatchNorm's running statistics stay untouched
-        torch.func.functional_call(module, {k: b.clone() for k, b in buffers.items()}, (x,),
-                                   strict=False)
-        return tuple(torch.cat([t.reshape(len(x), -1) for t in _flat(store[name])], dim=1)
-                     for name in names)
-
+    X = X.detach().requires_grad_(True)
     try:
-        total = 0.0
-        for _ in range(int(n_projections)):
-            probe = torch.randn_like(X)
-            tangents = torch.func.jvp(outputs, (X,), (probe,))[1]
-            total = total + torch.stack([t.pow(2).sum(1) for t in tangents], dim=1)
+        store.clear()
+        torch.func.functional_call(module, {k: b.clone() for k, b in buffers.items()}, (X,),
+                                   strict=False)
+        outputs = [[t for t in _flat(store[name]) if t.requires_grad] for name in names]
     finally:
         for handle in handles:
             handle.remove()
-    return total / int(n_projections)
+    total = torch.zeros(len(X), len(names), dtype=X.dtype, device=X.device)
+    columns = []
+    for k, tensors in enumerate(outputs):
+        column = 0.0
+        for _ in range(int(n_projections)):
+            if not tensors:
+                break
+            probes = [torch.randn_like(t) for t in tensors]
+            (grad,) = torch.autograd.grad(tensors, X, grad_outputs=probes, create_graph=True,
+                                          allow_unused=True)
+            if grad is not None:
+                column = column + grad.reshape(len(X), -1).pow(2).sum(1)
+        columns.append(column / int(n_projections) if torch.is_tensor(column) else total[:, k])
+    return torch.stack(columns, dim=1)
 
 
 def jacobian_sq_norms(module, X, layers, method="auto", n_projections=1):
@@ -415,14 +436,29 @@ def jacobian_sq_norms(module, X, layers, method="auto", n_projections=1):
     norms : torch.Tensor of shape (n, n_layers)
         Differentiable with respect to the module's parameters.
     """
+    return _sq_norms(module, X, layers, method, n_projections)[0]
+
+
+def _sq_norms(module, X, layers, method, n_projections):
+    """``(norms, method used)``; see :func:`jacobian_sq_norms`."""
     names = resolve_layers(module, layers)
+    automatic = method == "auto"
     method = _pick_method(module, names, method)
     if method == "closed_form":
         steps, taps = linear_chain(module)
-        return closed_form_sq_norms(steps, [taps[name] for name in names], X)
+        return closed_form_sq_norms(steps, [taps[name] for name in names], X), method
     if method == "projection":
-        return projection_sq_norms(module, names, X, n_projections)
-    return autodiff_sq_norms(module, names, X)
+        return projection_sq_norms(module, names, X, n_projections), method
+    try:
+        return autodiff_sq_norms(module, names, X), method
+    except (RuntimeError, ValueError) as error:
+        if not automatic:
+            raise
+        warnings.warn(
+            f"contractive penalty: torch.func cannot differentiate {type(module).__name__} row "
+            f"by row ({str(error).splitlines()[0][:120]}); using the unbiased random-projection "
+            "estimate instead.", RuntimeWarning, stacklevel=3)
+        return projection_sq_norms(module, names, X, n_projections), "projection"
 
 
 def _pick_method(module, names, method):
@@ -467,6 +503,9 @@ class ContractivePenalty:
 
     Callable as ``term(module, X)``, the form of the extra penalties that
     :class:`skgates._net.PenalizedNet` adds to the training loss. Picklable.
+    With ``method="auto"``, once ``torch.func`` has failed on the network (and
+    the estimate was used, with a warning), later calls use the estimate
+    directly.
 
     Parameters
     ----------
@@ -491,8 +530,12 @@ class ContractivePenalty:
         self.n_projections = int(n_projections)
 
     def __call__(self, module, X):
-        return self.weight * contractive_penalty(module, X, self.layers, self.method,
-                                                 self.n_projections)
+        # after torch.func has failed once on this network, go straight to the estimate
+        method = "projection" if getattr(self, "_fell_back", False) else self.method
+        norms, used = _sq_norms(module, X, self.layers, method, self.n_projections)
+        if method == "auto" and used == "projection" and not _has_batch_coupling(module):
+            self._fell_back = True
+        return self.weight * norms.mean()
 
     def __repr__(self):
         return (f"ContractivePenalty(layers={list(self.layers)!r}, weight={self.weight}, "
