@@ -14,6 +14,7 @@ Usage::
 
 import argparse
 import datetime
+import os
 import platform
 import statistics
 import sys
@@ -96,6 +97,8 @@ def render(rows, args):
         f"- machine: {platform.machine()}, {platform.processor() or 'cpu'}, "
         f"torch threads: {N_THREADS}, torch {torch.__version__}, Python {platform.python_version()}",
         f"- command: `python {' '.join(sys.argv)}`",
+        f"- load average while running (1, 5, 15 min): {', '.join(f'{v:.1f}' for v in os.getloadavg())} "
+        "on a 2-core machine shared with other jobs: absolute times drift, compare the ratios",
         "- TailDropout draws one random number per mask (row), Dropout one per element; "
         "TailDropout does not rescale.",
         "",

@@ -88,7 +88,8 @@ class TailDropoutRanker(SelectorMixin, BaseNetworkEstimator, BaseEstimator):
     cv : "auto" or int, default="auto"
         Scouting splits: ``1`` holds out ``validation_fraction`` of the rows
         once; ``k >= 2`` cross-fits over ``k`` (stratified) folds, ``k``
-        times the scouting cost; ``"auto"`` is 1 from 5,000 rows on, else 5.
+        times the scouting cost; ``"auto"`` is 5 from 200 to 4,999 rows,
+        else 1 (large data sets hold out enough rows; tiny ones too few).
     hidden_layer_sizes : tuple of int, default=(64, 32)
         Widths of the MLP's hidden layers.
     activation : {"identity", "logistic", "tanh", "relu"}, default="relu"
@@ -104,7 +105,7 @@ class TailDropoutRanker(SelectorMixin, BaseNetworkEstimator, BaseEstimator):
         Most epochs of the scouting phase (early stopping usually ends it sooner).
     ordered_epochs : int, default=10
         Most epochs of the committed (ordered) phase.
-    batch_size : int, default=128
+    batch_size : int, default=256
         Rows per mini-batch (capped at the number of rows).
     lr : float, default=0.003
         AdamW learning rate.
@@ -199,7 +200,7 @@ class TailDropoutRanker(SelectorMixin, BaseNetworkEstimator, BaseEstimator):
         contractive_layers=None,
         max_epochs=60,
         ordered_epochs=10,
-        batch_size=128,
+        batch_size=256,
         lr=0.003,
         weight_decay=0.0,
         early_stopping=True,
@@ -300,7 +301,7 @@ class TailDropoutRanker(SelectorMixin, BaseNetworkEstimator, BaseEstimator):
 
     def _n_splits(self, n_samples):
         if self.cv == "auto":
-            return 1 if n_samples >= 5000 else 5
+            return 5 if 200 <= n_samples < 5000 else 1
         return int(self.cv)
 
     def _splits(self, n_samples, y_t, seed):
