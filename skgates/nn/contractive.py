@@ -461,9 +461,13 @@ def _sq_norms(module, X, layers, method, n_projections):
         return projection_sq_norms(module, names, X, n_projections), "projection"
 
 
+def _unknown_method(method):
+    return f"Unknown method {method!r}; expected one of {', '.join(map(repr, METHODS))}."
+
+
 def _pick_method(module, names, method):
     if method not in METHODS:
-        raise ValueError(f"Unknown method {method!r}; expected one of {', '.join(map(repr, METHODS))}.")
+        raise ValueError(_unknown_method(method))
     if method in ("auto", "closed_form"):
         steps, taps = linear_chain(module)
         if steps is not None and all(name in taps for name in names):
@@ -519,9 +523,10 @@ class ContractivePenalty:
 
     def __init__(self, layers, weight=1.0, method="auto", n_projections=1):
         if not isinstance(weight, numbers.Real) or not weight >= 0 or math.isinf(weight):
-            raise ValueError(f"The contractive weight must be a finite number >= 0, got {weight!r}.")
+            raise ValueError(
+                f"The contractive weight must be a finite number >= 0, got {weight!r}.")
         if method not in METHODS:
-            raise ValueError(f"Unknown method {method!r}; expected one of {', '.join(map(repr, METHODS))}.")
+            raise ValueError(_unknown_method(method))
         if not isinstance(n_projections, numbers.Integral) or n_projections < 1:
             raise ValueError(f"n_projections must be an int >= 1, got {n_projections!r}.")
         self.layers = check_layer_patterns(layers)

@@ -14,7 +14,7 @@ DEFAULT_CHUNK_ELEMENTS = {"cpu": 1 << 18, "cuda": 1 << 24}
 
 
 def keep_threshold(p):
-    """``(bits, threshold)``: a weight is kept when a uniform ``bits``-bit integer is below ``threshold``.
+    """``(bits, threshold)``: keep a weight when a uniform ``bits``-bit integer is below ``threshold``.
 
     ``bits`` is the smallest of 1, 2, 4, 8, 16 for which ``(1 - p) * 2**bits``
     is an integer (so p = 0.5 uses one random bit per weight, exactly); other
@@ -200,14 +200,17 @@ class DropConnectLinear(nn.Linear):
                  n_samples=100, activation=None, chunk_elements=None,
                  device=None, dtype=None):
         if not isinstance(p, numbers.Real) or isinstance(p, bool) or not 0 <= p < 1:
-            raise ValueError(f"DropConnectLinear: p (drop probability) must be in [0, 1), got {p!r}.")
+            raise ValueError(
+                f"DropConnectLinear: p (drop probability) must be in [0, 1), got {p!r}.")
         if inference not in INFERENCE:
             raise ValueError(
                 f"DropConnectLinear: unknown inference {inference!r}; expected one of "
                 f"{', '.join(map(repr, INFERENCE))}."
             )
-        if not isinstance(n_samples, numbers.Integral) or isinstance(n_samples, bool) or n_samples < 1:
-            raise ValueError(f"DropConnectLinear: n_samples must be an int >= 1, got {n_samples!r}.")
+        if (not isinstance(n_samples, numbers.Integral) or isinstance(n_samples, bool)
+                or n_samples < 1):
+            raise ValueError(
+                f"DropConnectLinear: n_samples must be an int >= 1, got {n_samples!r}.")
         if activation is not None and not isinstance(activation, nn.Module):
             raise TypeError(
                 "DropConnectLinear: activation must be a torch.nn.Module (e.g. nn.ReLU()) or None, "
@@ -215,7 +218,8 @@ class DropConnectLinear(nn.Linear):
             )
         if chunk_elements is not None and (
                 not isinstance(chunk_elements, numbers.Integral) or chunk_elements < 1):
-            raise ValueError(f"DropConnectLinear: chunk_elements must be an int >= 1, got {chunk_elements!r}.")
+            raise ValueError(
+                f"DropConnectLinear: chunk_elements must be an int >= 1, got {chunk_elements!r}.")
         super().__init__(in_features, out_features, bias=bias, device=device, dtype=dtype)
         self.p = float(p)
         self.inference = inference

@@ -1,4 +1,4 @@
-"""DropConnectLinear: per-example masks, gradients of kept weights only, mean and Gaussian inference."""
+"""DropConnectLinear: per-example masks, gradients of kept weights, mean and Gaussian inference."""
 
 import math
 
@@ -105,7 +105,7 @@ def test_gaussian_moments_match_sampled_masks():
         samples = layer(x.expand(n, 6))
         mean, var = layer.moments(x)
     assert torch.all((samples.mean(0) - mean[0]).abs() < 4.5 * samples.std(0) / math.sqrt(n))
-    # relative standard error of a sample variance is about sqrt(2 / n) (a bit more, masks are not Gaussian)
+    # relative standard error of a sample variance: about sqrt(2 / n), more for non-Gaussian masks
     assert torch.allclose(samples.var(0), var[0], rtol=8 * math.sqrt(2 / n))
     # Gaussian inference of one draw per row has the same mean and variance
     gauss = DropConnectLinear(6, 3, p=0.4, inference="gaussian", n_samples=1).double()
