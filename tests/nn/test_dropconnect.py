@@ -206,3 +206,16 @@ def test_cuda_matches_the_mask_semantics():
     expected_w = masks.sum(0) / layer.keep_probability
     assert torch.allclose(layer.weight.grad.cpu(), expected_w)
     assert abs(masks.mean().item() - 0.5) < 0.1
+
+
+def test_drop_in_for_linear_and_no_bias():
+    linear = torch.nn.Linear(5, 3)
+    layer = DropConnectLinear(5, 3, p=0.25)
+    layer.load_state_dict(linear.state_dict())  # same parameters as nn.Linear
+    x = torch.randn(4, 5)
+    assert torch.allclose(layer.eval()(x), linear(x))
+    no_bias = DropConnectLinear(5, 3, bias=False, p=0.5).train()
+    torch.manual_seed(10)
+    out = no_bias(x)
+    out.sum().backward()
+    assert no_bias.bias is None and no_bias.weight.grad.shape == (3, 5)
