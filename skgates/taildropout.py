@@ -59,9 +59,12 @@ class TailDropoutRanker(SelectorMixin, BaseNetworkEstimator, BaseEstimator):
 
     Without ``n_features_to_select``, ``n_features_`` is where the sorted
     Shapley values (the expected loss drop of each next column, a scree in
-    PCA's sense) fall to the noise level: the length of the leading run of
-    columns whose value is above 0 by a one-sided z-test on the per-row
-    gains at level ``alpha / n_features`` (Bonferroni). A knee read off the
+    PCA's sense) fall to the noise level: the number of columns whose
+    first-round value is above 0 by a one-sided z-test on the per-row gains
+    at level ``alpha / n_features`` (Bonferroni). The first round is used
+    because its orders do not depend on the held-out rows; later rounds
+    favour columns that looked good on those same rows, which inflates the
+    values of lucky noise columns (the winner's curse). A knee read off the
     prefix losses ``scree_`` themselves proved fragile: a network trained on
     prefixes of every length is slightly better at lengths it saw more often,
     which moves the minimum of the curve by a few noise columns.
@@ -271,6 +274,8 @@ class TailDropoutRanker(SelectorMixin, BaseNetworkEstimator, BaseEstimator):
                     sums = self._shapley_sums(nets[fold].module_, X_valid, y_valid)
                 total, total_sq, count = total + sums[0], total_sq + sums[1], count + sums[2]
             shapley = total / count
+            if round_ == 0:
+                n_significant = self._count_significant(shapley, total_sq, count)
             # The next round draws orders that follow this ranking, top columns first more often.
             ranks = np.empty(d)
             ranks[np.lexsort((np.arange(d), -shapley))] = np.arange(d)
@@ -292,7 +297,7 @@ class TailDropoutRanker(SelectorMixin, BaseNetworkEstimator, BaseEstimator):
         self.ranking_ = np.empty(len(order), dtype=np.int64)
         self.ranking_[order] = np.arange(1, len(order) + 1)
         self.scree_ = scree_rows.mean(axis=1)
-        self.n_features_ = self._choose_k(len(order))
+        self.n_features_ = self._choose_k(len(order), n_significant)
         self.history_ = pd.DataFrame(
             [{key: row[key] for key in ("epoch", "train_loss", "valid_loss") if key in row}
              for row in self.net_.history]
@@ -372,15 +377,18 @@ class TailDropoutRanker(SelectorMixin, BaseNetworkEstimator, BaseEstimator):
             np.add.at(total_sq, columns, gains ** 2)
         return total, total_sq, self.n_repeats * n
 
-    def _choose_k(self, d):
+    def _count_significant(self, mean, total_sq, count):
+        """Columns whose Shapley value is above 0 by a one-sided z-test at level ``alpha / d``."""
+        d = len(mean)
+        variance = np.maximum(total_sq / count - mean ** 2, 0.0) * count / max(count - 1, 1)
+        z = NormalDist().inv_cdf(1.0 - self.alpha / d)
+        return int(np.sum(mean > z * np.sqrt(variance / count)))
+
+    def _choose_k(self, d, n_significant):
         k = self.n_features_to_select
         if k is not None:
             return int(k) if isinstance(k, numbers.Integral) else max(1, int(round(k * d)))
-        # Bonferroni-corrected one-sided test that a column's Shapley value is above 0
-        z = NormalDist().inv_cdf(1.0 - self.alpha / d)
-        significant = self.shapley_values_[self.order_] > z * self.shapley_std_errors_[self.order_]
-        k = int(np.argmin(significant)) if not significant.all() else d
-        return max(k, 1)
+        return max(n_significant, 1)
 
     # ------------------------------------------------------------ the bridge
     def _check_params(self, n_features):
