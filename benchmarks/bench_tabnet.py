@@ -246,30 +246,30 @@ def main(argv=None):
         args.speed = True
     output = Path(args.output)
     json_path = output.with_suffix(".json")
+    command = "python benchmarks/bench_tabnet.py " + " ".join(argv if argv is not None else sys.argv[1:])
+    new_speed = speed([int(t) for t in args.threads.split(",")], args.repeats,
+                      args.sizes.split(",")) if args.speed else None
+    new_syn = syn(args.tasks.split(","), args.peer, args.max_epochs, args.patience,
+                  args.decay_every, args.syn_threads) if args.syn else None
+    # Read the stored results only now, so runs in parallel processes do not erase each other.
     results = json.loads(json_path.read_text()) if json_path.exists() else {}
     results.update(date=datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
                    machine=machine())
-    command = "python benchmarks/bench_tabnet.py " + " ".join(argv if argv is not None else sys.argv[1:])
-    if args.speed:
-        threads = [int(t) for t in args.threads.split(",")]
-        rows = speed(threads, args.repeats, args.sizes.split(","))
-        done = {(r["size"], r["threads"]) for r in rows}  # later runs replace earlier rows
+    if new_speed is not None:
+        done = {(r["size"], r["threads"]) for r in new_speed}  # later runs replace earlier rows
         kept = [r for r in results.get("speed", []) if (r["size"], r["threads"]) not in done]
-        results["speed"] = sorted(kept + rows, key=lambda r: (r["size"], r["threads"]))
+        results["speed"] = sorted(kept + new_speed, key=lambda r: (r["size"], r["threads"]))
         results.setdefault("speed_commands", []).append(command)
         results["speed_settings"] = dict(command="; ".join(results["speed_commands"]),
                                          repeats=args.repeats)
-    if args.syn:
-        rows = syn(args.tasks.split(","), args.peer, args.max_epochs, args.patience,
-                   args.decay_every, args.syn_threads)
-        done = {r["task"] for r in rows}
+    if new_syn is not None:
+        done = {r["task"] for r in new_syn}
         kept = [r for r in results.get("syn", []) if r["task"] not in done]
-        results["syn"] = sorted(kept + rows, key=lambda r: r["task"])
+        results["syn"] = sorted(kept + new_syn, key=lambda r: r["task"])
         results.setdefault("syn_commands", []).append(command)
         results["syn_settings"] = dict(command="; ".join(results["syn_commands"]),
-                                       threads=args.syn_threads,
-                                       max_epochs=args.max_epochs, patience=args.patience,
-                                       decay_every=args.decay_every)
+                                       threads=args.syn_threads, max_epochs=args.max_epochs,
+                                       patience=args.patience, decay_every=args.decay_every)
     output.parent.mkdir(parents=True, exist_ok=True)
     json_path.write_text(json.dumps(results, indent=1))
     write_report(results, output)
