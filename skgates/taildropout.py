@@ -1,7 +1,6 @@
 """TailDropoutRanker: order the input columns so that every prefix is a good subset."""
 
 import numbers
-from statistics import NormalDist
 
 import numpy as np
 import pandas as pd
@@ -57,17 +56,11 @@ class TailDropoutRanker(SelectorMixin, BaseNetworkEstimator, BaseEstimator):
        network becomes good at every prefix. ``scree_[k]`` is the held-out
        loss with the first ``k`` columns, ``k = 0..n_features``.
 
-    Without ``n_features_to_select``, ``n_features_`` is where the sorted
-    Shapley values (the expected loss drop of each next column, a scree in
-    PCA's sense) fall to the noise level: the number of columns whose
-    first-round value is above 0 by a one-sided z-test on the per-row gains
-    at level ``alpha / n_features`` (Bonferroni). The first round is used
-    because its orders do not depend on the held-out rows; later rounds
-    favour columns that looked good on those same rows, which inflates the
-    values of lucky noise columns (the winner's curse). A knee read off the
-    prefix losses ``scree_`` themselves proved fragile: a network trained on
-    prefixes of every length is slightly better at lengths it saw more often,
-    which moves the minimum of the curve by a few noise columns.
+    Without ``n_features_to_select``, ``n_features_`` is the knee of the
+    scree curve: the smallest ``k >= 1`` whose held-out loss exceeds the best
+    prefix's by at most ``knee_tolerance`` standard errors of the per-row
+    paired differences (a "k standard errors" rule; the best prefix itself
+    usually holds a few lucky noise columns).
 
     Parameters
     ----------
@@ -80,8 +73,9 @@ class TailDropoutRanker(SelectorMixin, BaseNetworkEstimator, BaseEstimator):
         Expected fraction of columns TailDropout drops per training row.
     n_repeats : int, default=3
         Random orders per held-out row in the Shapley estimate.
-    alpha : float in (0, 1), default=0.05
-        Family-wise level of the test that sets the knee ``n_features_``.
+    knee_tolerance : float, default=2.0
+        Standard errors a prefix's held-out loss may exceed the best prefix's
+        and still be the knee (0 picks the best prefix itself).
     n_rounds : int, default=2
         Scouting rounds; rounds after the first draw orders biased towards
         the previous round's ranking.
@@ -193,7 +187,7 @@ class TailDropoutRanker(SelectorMixin, BaseNetworkEstimator, BaseEstimator):
         n_features_to_select=None,
         p=0.5,
         n_repeats=3,
-        alpha=0.05,
+        knee_tolerance=2.0,
         cv="auto",
         n_rounds=2,
         order_bias=3.0,
@@ -218,7 +212,7 @@ class TailDropoutRanker(SelectorMixin, BaseNetworkEstimator, BaseEstimator):
         self.n_features_to_select = n_features_to_select
         self.p = p
         self.n_repeats = n_repeats
-        self.alpha = alpha
+        self.knee_tolerance = knee_tolerance
         self.cv = cv
         self.n_rounds = n_rounds
         self.order_bias = order_bias
@@ -274,8 +268,6 @@ class TailDropoutRanker(SelectorMixin, BaseNetworkEstimator, BaseEstimator):
                     sums = self._shapley_sums(nets[fold].module_, X_valid, y_valid)
                 total, total_sq, count = total + sums[0], total_sq + sums[1], count + sums[2]
             shapley = total / count
-            if round_ == 0:
-                n_significant = self._count_significant(shapley, total_sq, count)
             # The next round draws orders that follow this ranking, top columns first more often.
             ranks = np.empty(d)
             ranks[np.lexsort((np.arange(d), -shapley))] = np.arange(d)
@@ -297,7 +289,7 @@ class TailDropoutRanker(SelectorMixin, BaseNetworkEstimator, BaseEstimator):
         self.ranking_ = np.empty(len(order), dtype=np.int64)
         self.ranking_[order] = np.arange(1, len(order) + 1)
         self.scree_ = scree_rows.mean(axis=1)
-        self.n_features_ = self._choose_k(len(order), n_significant)
+        self.n_features_ = self._choose_k(scree_rows)
         self.history_ = pd.DataFrame(
             [{key: row[key] for key in ("epoch", "train_loss", "valid_loss") if key in row}
              for row in self.net_.history]
@@ -377,18 +369,21 @@ class TailDropoutRanker(SelectorMixin, BaseNetworkEstimator, BaseEstimator):
             np.add.at(total_sq, columns, gains ** 2)
         return total, total_sq, self.n_repeats * n
 
-    def _count_significant(self, mean, total_sq, count):
-        """Columns whose Shapley value is above 0 by a one-sided z-test at level ``alpha / d``."""
-        d = len(mean)
-        variance = np.maximum(total_sq / count - mean ** 2, 0.0) * count / max(count - 1, 1)
-        z = NormalDist().inv_cdf(1.0 - self.alpha / d)
-        return int(np.sum(mean > z * np.sqrt(variance / count)))
-
-    def _choose_k(self, d, n_significant):
+    def _choose_k(self, scree_rows):
+        """``n_features_to_select``, or the knee of the scree curve (per-row losses ``(d + 1, n)``)."""
+        d = scree_rows.shape[0] - 1
         k = self.n_features_to_select
         if k is not None:
             return int(k) if isinstance(k, numbers.Integral) else max(1, int(round(k * d)))
-        return max(n_significant, 1)
+        mean = scree_rows.mean(axis=1)
+        best = int(np.argmin(mean))
+        n = scree_rows.shape[1]
+        for k in range(1, best + 1):
+            diff = scree_rows[k] - scree_rows[best]
+            std_error = diff.std(ddof=1) / np.sqrt(n) if n > 1 else 0.0
+            if diff.mean() <= self.knee_tolerance * std_error:
+                return k
+        return max(best, 1)
 
     # ------------------------------------------------------------ the bridge
     def _check_params(self, n_features):
@@ -397,8 +392,7 @@ class TailDropoutRanker(SelectorMixin, BaseNetworkEstimator, BaseEstimator):
         check_hidden_layer_sizes(self.hidden_layer_sizes, name)
         check_scalar(self.p, "p", numbers.Real, min_val=0, max_val=1, include_boundaries="right")
         check_scalar(self.n_repeats, "n_repeats", numbers.Integral, min_val=1)
-        check_scalar(self.alpha, "alpha", numbers.Real, min_val=0, max_val=1,
-                     include_boundaries="neither")
+        check_scalar(self.knee_tolerance, "knee_tolerance", numbers.Real, min_val=0)
         if not (self.cv == "auto" or (isinstance(self.cv, numbers.Integral)
                                       and not isinstance(self.cv, bool) and self.cv >= 1)):
             raise ValueError(f"{name}: cv must be 'auto' or an int >= 1, got {self.cv!r}.")

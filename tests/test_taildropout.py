@@ -136,7 +136,7 @@ def test_inside_a_pipeline():
     ({"n_rounds": 0}, ValueError, "n_rounds"),
     ({"order_bias": -1.0}, ValueError, "order_bias"),
     ({"cv": 0}, ValueError, "cv"),
-    ({"alpha": 0.0}, ValueError, "alpha"),
+    ({"knee_tolerance": -1.0}, ValueError, "knee_tolerance"),
     ({"contractive": -1.0}, ValueError, "contractive"),
     ({"contractive_layers": "body.*"}, TypeError, "contractive_layers"),
     ({"hidden_layer_sizes": (0,)}, ValueError, "hidden_layer_sizes"),
