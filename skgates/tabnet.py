@@ -200,7 +200,9 @@ class _TabNetEstimator(BaseNetworkEstimator):
         return {"fused": True}
 
     def _maybe_compile(self, module):
-        return torch.compile(module) if self.compile else module
+        # Static shapes: one graph per batch shape (full batches, a short last batch), reused
+        # by later fits; automatic dynamic shapes recompiled on every new network here.
+        return torch.compile(module, dynamic=False) if self.compile else module
 
     def _module(self):
         """The fitted network, unwrapped from ``torch.compile``."""
