@@ -24,7 +24,10 @@ Usage::
 """
 
 import argparse
+import contextlib
 import datetime
+import fcntl
+import hashlib
 import importlib.metadata
 import json
 import os
@@ -32,6 +35,7 @@ import platform
 import shlex
 import statistics
 import sys
+import tempfile
 import time
 import traceback
 import warnings
@@ -358,6 +362,25 @@ def render_markdown(merged, json_name="selection.json"):
 # ----------------------------------------------------------------------------- main
 
 
+@contextlib.contextmanager
+def _locked(path):
+    """Exclusive lock for read-merge-write of ``path`` (lock file in the temp dir)."""
+    digest = hashlib.sha1(str(Path(path).resolve()).encode()).hexdigest()[:12]
+    lock_path = Path(tempfile.gettempdir()) / f"skgates-bench-{digest}.lock"
+    with open(lock_path, "w") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
+
+
+def _write_atomic(path, text):
+    tmp = Path(f"{path}.tmp{os.getpid()}")
+    tmp.write_text(text)
+    os.replace(tmp, path)
+
+
 def _display_path(path):
     try:
         return str(path.resolve().relative_to(ROOT))
@@ -429,14 +452,26 @@ def main(argv=None):
     new_rows = []
     t0 = time.perf_counter()
 
+    ignore_stored = [args.fresh]
+
     def save():
         # Written after every row, so an interrupted run keeps what it measured.
+        # The stored JSON is re-read under a lock just before writing, so runs of
+        # other methods going on at the same time keep their rows.
         run.update(n_rows=len(new_rows), total_seconds=time.perf_counter() - t0)
-        merged = merge(old, run, new_rows)
         json_path.parent.mkdir(parents=True, exist_ok=True)
-        json_path.write_text(json.dumps(merged, indent=1) + "\n")
-        md_path.parent.mkdir(parents=True, exist_ok=True)
-        md_path.write_text(render_markdown(merged, _display_path(json_path)) + "\n")
+        with _locked(json_path):
+            stored = {}
+            if json_path.exists() and not ignore_stored[0]:
+                stored = json.loads(json_path.read_text())
+                if stored.get("data") != spec:
+                    log.write(f"{json_path} now holds other data; overwriting it.\n")
+                    stored = {}
+            ignore_stored[0] = False
+            merged = merge(stored, run, new_rows)
+            _write_atomic(json_path, json.dumps(merged, indent=1) + "\n")
+            md_path.parent.mkdir(parents=True, exist_ok=True)
+            _write_atomic(md_path, render_markdown(merged, _display_path(json_path)) + "\n")
 
     with threadpool_limits(limits=N_THREADS):
         for task in tasks:
