@@ -91,6 +91,10 @@ class BaseNetworkEstimator(BaseEstimator):
         """``[(pattern, options)]`` for parameters whose optimizer options differ (e.g. lr)."""
         return []
 
+    def _default_callbacks(self):
+        """``[(name, skorch callback)]`` the estimator always uses (e.g. gradient clipping)."""
+        return []
+
     def _optimizer_options(self):
         """Extra keyword arguments of the optimizer (e.g. ``{"foreach": True}``)."""
         return {}
@@ -229,6 +233,7 @@ class BaseNetworkEstimator(BaseEstimator):
                 stratified=self.task_ == "classification" and self._can_stratify(n_samples),
                 random_state=draw_seed(self.random_state),
             )
+        callbacks.extend(self._default_callbacks())
         callbacks.extend(self.callbacks or [])
         return PenalizedNet(
             module=module,

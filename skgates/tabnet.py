@@ -8,6 +8,7 @@ import torch
 from sklearn.base import BaseEstimator, ClassifierMixin, RegressorMixin
 from sklearn.utils import check_scalar
 from sklearn.utils.validation import check_is_fitted, validate_data
+from skorch.callbacks import GradientNormClipping
 
 from ._base import PREDICT_BATCH_SIZE, BaseNetworkEstimator
 from ._categorical import CategoricalEncoder
@@ -52,6 +53,9 @@ _ARCHITECTURE_DOC = """
         but the first ``fit`` pays a compilation of about a minute on CPU;
         worth it for long trainings only. A fitted estimator with
         ``compile=True`` cannot be pickled.
+    clip_value : float or None, default=1.0
+        Clip the global gradient norm of each step to this value (as
+        pytorch-tabnet does by default); None disables clipping.
     contractive : float, default=0.0
         Weight of the contractive penalty, see :mod:`skgates.nn.contractive`;
         0 disables it.
@@ -116,6 +120,9 @@ class _TabNetEstimator(BaseNetworkEstimator):
                 f"{name}: unknown mask_type {self.mask_type!r}; expected one of "
                 f"{', '.join(map(repr, MASK_TYPES))}."
             )
+        if self.clip_value is not None:
+            check_scalar(self.clip_value, "clip_value", numbers.Real, min_val=0.0,
+                         include_boundaries="neither")
         if not isinstance(self.compile, (bool, np.bool_)):
             raise TypeError(f"{name}: compile must be a bool, got {self.compile!r}.")
         check_scalar(self.contractive, "contractive", numbers.Real, min_val=0.0)
@@ -193,6 +200,11 @@ class _TabNetEstimator(BaseNetworkEstimator):
             out = [_first(module(X_t[start:start + PREDICT_BATCH_SIZE]))
                    for start in range(0, len(X_t), PREDICT_BATCH_SIZE)]
         return torch.cat(out).cpu().numpy()
+
+    def _default_callbacks(self):
+        if self.clip_value is None:
+            return []
+        return [("gradient_clipping", GradientNormClipping(gradient_clip_value=self.clip_value))]
 
     def _optimizer_options(self):
         # TabNet has ~50 small parameter tensors: the fused AdamW step is ~5x faster
@@ -305,6 +317,7 @@ class _SupervisedTabNet(_TabNetEstimator):
         cat_emb_dim=1,
         grouped_features=None,
         compile=False,
+        clip_value=1.0,
         contractive=0.0,
         contractive_layers=None,
         max_epochs=100,
@@ -334,6 +347,7 @@ class _SupervisedTabNet(_TabNetEstimator):
         self.cat_emb_dim = cat_emb_dim
         self.grouped_features = grouped_features
         self.compile = compile
+        self.clip_value = clip_value
         self.contractive = contractive
         self.contractive_layers = contractive_layers
         self.max_epochs = max_epochs
@@ -574,6 +588,7 @@ class TabNetPretrainer(_TabNetEstimator, BaseEstimator):
         cat_emb_dim=1,
         grouped_features=None,
         compile=False,
+        clip_value=1.0,
         contractive=0.0,
         contractive_layers=None,
         max_epochs=100,
@@ -605,6 +620,7 @@ class TabNetPretrainer(_TabNetEstimator, BaseEstimator):
         self.cat_emb_dim = cat_emb_dim
         self.grouped_features = grouped_features
         self.compile = compile
+        self.clip_value = clip_value
         self.contractive = contractive
         self.contractive_layers = contractive_layers
         self.max_epochs = max_epochs
