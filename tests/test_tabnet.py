@@ -122,6 +122,7 @@ def test_clone_and_grid_search_with_categorical_settings():
     (dict(n_independent=0, n_shared=0), "both be 0"),
     (dict(cat_idxs=[5]), "outside"),
     (dict(cat_emb_dim=[1, 2]), "cat_emb_dim"),
+    (dict(clip_value=0.0), "clip_value"),
 ])
 def test_bad_parameters_get_clear_errors_at_fit(params, message):
     rng = np.random.RandomState(0)
