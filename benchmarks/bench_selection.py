@@ -342,6 +342,8 @@ def render_markdown(merged, json_name="selection.json"):
         status = "" if run.get("complete", True) else " (interrupted or still running)"
         out.append(f"- rows: {run['n_rows']} (task, method) pairs in "
                    f"{run['total_seconds']:.0f} s{status}")
+        if run.get("note"):
+            out.append(f"- note: {run['note']}")
         out.append("")
     if len(runs) > 1:
         out.append("Run each row came from:")
