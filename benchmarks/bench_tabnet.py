@@ -137,6 +137,7 @@ def speed(threads, repeats, sizes):
                         [a / b for a, b in zip(values["predict"], peer["predict"])]),
                     test_auc=statistics.median(values["auc"]),
                     first_fit_s=first_compile if name == "skgates compile" else None,
+                    repeats=repeats,
                 ))
     return rows
 
@@ -188,19 +189,19 @@ def write_report(results, path):
             "(40,000 x 20 for 5 epochs, 200,000 x 50 for 1 epoch), prediction on 10,000 rows. "
             "Equal hyperparameters: n_d = n_a = 8, 3 steps, gamma 1.3, batch 1024, virtual "
             "batch 128, lr 0.02, lambda_sparse 1e-3; pytorch-tabnet with `drop_last=False`. "
-            f"Medians of {s['repeats']} interleaved repeat(s) after warm-up fits (the first, compiling "
+            "Medians of the interleaved repeats (last column) after warm-up fits (the first, compiling "
             "fit with `compile=True` is reported apart); ratios are "
             "median same-round ratios to pytorch-tabnet. The machine's CPUs were shared with "
             "other jobs during the run: absolute rows/s drift, ratios are the comparable numbers.",
             "",
-            "| data | threads | library | fit rows/s | fit x peer | predict rows/s | predict x peer | test AUC |",
-            "| --- | --- | --- | --- | --- | --- | --- | --- |",
+            "| data | threads | library | fit rows/s | fit x peer | predict rows/s | predict x peer | test AUC | repeats |",
+            "| --- | --- | --- | --- | --- | --- | --- | --- | --- |",
         ]
         for r in results["speed"]:
             lines.append(
                 f"| {r['size']} | {r['threads']} | {r['library']} | {r['fit_rows_per_s']:,.0f} | "
                 f"{r['fit_ratio']:.2f} | {r['predict_rows_per_s']:,.0f} | {r['predict_ratio']:.2f} | "
-                f"{r['test_auc']:.3f} |")
+                f"{r['test_auc']:.3f} | {r.get('repeats', '')} |")
         compiles = [r for r in results["speed"] if r["first_fit_s"]]
         if compiles:
             lines += ["", "First (compiling) `fit` with `compile=True`: " + ", ".join(
@@ -224,6 +225,8 @@ def write_report(results, path):
                          if "peer_auc" in r else " - | - |")
             lines.append(line)
         lines.append("")
+    if results.get("notes"):
+        lines += ["## Notes", ""] + [f"- {note}" for note in results["notes"]] + [""]
     path.write_text("\n".join(lines))
 
 
