@@ -6,7 +6,14 @@ from .dropconnect import DropConnectClassifier, DropConnectRegressor
 from .tabnet import TabNetClassifier, TabNetPretrainer, TabNetRegressor
 from .taildropout import TailDropoutRanker
 
-__all__ = ["CancelOutSelector", "TabNetClassifier", "TabNetRegressor", "TabNetPretrainer"]
-__all__ += ["DropConnectClassifier", "DropConnectRegressor", "ContractiveAutoencoder"]
-__all__ += ["TailDropoutRanker"]
+__all__ = [
+    "CancelOutSelector",
+    "ContractiveAutoencoder",
+    "DropConnectClassifier",
+    "DropConnectRegressor",
+    "TabNetClassifier",
+    "TabNetPretrainer",
+    "TabNetRegressor",
+    "TailDropoutRanker",
+]
 __version__ = "0.1.0"

@@ -14,8 +14,30 @@ from .tabnet import (
 )
 from .taildropout import TailDropout
 
-__all__ = ["CancelOut", "CancelOutNetwork", "MLP", "GhostBatchNorm1d", "Sparsemax", "Entmax15", "sparsemax", "entmax15",
-    "GLULayer", "GLUBlock", "FeatureTransformer", "AttentiveTransformer", "CategoricalEmbedding",
-    "TabNetEncoder", "TabNetDecoder", "TabNet", "TabNetPretraining", "TabNetPretrainingLoss", "TailDropout"]
-__all__ += ["DropConnectLinear", "DropConnectNetwork", "Autoencoder", "ContractivePenalty",
-            "contractive_penalty", "jacobian_sq_norms"]
+__all__ = [
+    "AttentiveTransformer",
+    "Autoencoder",
+    "CancelOut",
+    "CancelOutNetwork",
+    "CategoricalEmbedding",
+    "contractive_penalty",
+    "ContractivePenalty",
+    "DropConnectLinear",
+    "DropConnectNetwork",
+    "Entmax15",
+    "entmax15",
+    "FeatureTransformer",
+    "GhostBatchNorm1d",
+    "GLUBlock",
+    "GLULayer",
+    "jacobian_sq_norms",
+    "MLP",
+    "sparsemax",
+    "Sparsemax",
+    "TabNet",
+    "TabNetDecoder",
+    "TabNetEncoder",
+    "TabNetPretraining",
+    "TabNetPretrainingLoss",
+    "TailDropout",
+]
