@@ -38,6 +38,7 @@ Hooks a subclass may override:
   estimator's criterion understands.
 """
 
+import copy
 import fnmatch
 import numbers
 
@@ -383,16 +384,55 @@ class BaseNetworkEstimator(BaseEstimator):
             del self._train_codes_
 
     # -------------------------------------------------------------- inference
-    def _forward(self, X):
-        """Network outputs for ``X`` as a float64 array ``(n_samples, n_outputs)``."""
+    def _inference_module(self):
+        """The fitted network, unwrapped from ``torch.compile``.
+
+        Inference runs eager: with ``compile=True`` only training is compiled,
+        since eval-mode graphs for other batch sizes cost more to compile than
+        they save.
+        """
         check_is_fitted(self, "net_")
-        X_checked = self._validate_X(X, reset=False)
-        X_t = self._to_tensor(X_checked, reset=False)
-        with torch.no_grad():
-            out = self.net_.forward(X_t, training=False, device="cpu")
-        if isinstance(out, (tuple, list)):
-            out = out[0]
-        return out.numpy().astype(np.float64)
+        module = self.net_.module_
+        return getattr(module, "_orig_mod", module)
+
+    def _forward(self, X, float64=False):
+        """Network outputs for ``X`` in eval mode, as a float64 array ``(n_samples, n_outputs)``.
+
+        With ``float64=True`` a float64 copy of the network computes them, so a
+        row's output does not depend on the rows batched with it (float32
+        matrix products differ in the last bits between batch sizes). Sampling
+        inside the network (DropConnect's Gaussian inference) is seeded by
+        ``random_state``. A module returning a tuple contributes its first part.
+        """
+        module = self._inference_module()
+        X_t = self._to_tensor(self._validate_X(X, reset=False), reset=False)
+        if float64:
+            X_t = X_t.double()
+            module = copy.deepcopy(module).double()
+        was_training = module.training
+        module.eval()
+        try:
+            with torch.no_grad(), torch_seeded(draw_seed(self.random_state), self.device):
+                parts = [_prediction_part(module(X_t[start:start + PREDICT_BATCH_SIZE]))
+                         for start in range(0, len(X_t), PREDICT_BATCH_SIZE)]
+        finally:
+            module.train(was_training)
+        return torch.cat(parts).cpu().numpy().astype(np.float64)
+
+    def _probabilities(self, logits):
+        """Class probabilities (softmax over the last axis) of network logits."""
+        logits = logits - logits.max(axis=1, keepdims=True)
+        proba = np.exp(logits)
+        return proba / proba.sum(axis=1, keepdims=True)
+
+    def _labels(self, logits):
+        """Original class labels of the largest logits."""
+        return self.classes_[np.argmax(logits, axis=1)]
+
+    def _targets(self, outputs):
+        """Regression outputs mapped back to the targets' scale and shape."""
+        targets = self.target_scaler_.inverse_transform(outputs).astype(np.float64)
+        return targets.ravel() if self._y_was_1d_ else targets
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
@@ -430,6 +470,11 @@ def _check_y(y, regression, estimator_name, n_samples=None):
             f"{estimator_name}: X has {n_samples} samples but y has {len(y)}; they must match."
         )
     return y
+
+
+def _prediction_part(output):
+    """The prediction part of a network output (a pretraining network returns a tuple)."""
+    return output[0] if isinstance(output, (tuple, list)) else output
 
 
 def _history_frame(history):

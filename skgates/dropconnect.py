@@ -1,13 +1,11 @@
 """DropConnectClassifier and DropConnectRegressor: MLPs whose hidden layers drop weights."""
 
-import copy
 import numbers
 
 import numpy as np
 import torch
 from sklearn.base import ClassifierMixin, RegressorMixin
 from sklearn.utils import check_scalar
-from sklearn.utils.validation import check_is_fitted
 
 from ._base import BaseNetworkEstimator, check_hidden_layer_sizes
 from ._seeding import draw_seed, torch_seeded
@@ -114,15 +112,6 @@ class _BaseDropConnect(BaseNetworkEstimator):
             activation=check_activation(self.activation), p=float(self.p),
             inference=self.inference, n_samples=int(self.n_samples),
         )
-
-    def _outputs(self, X):
-        """Network outputs of a float64 copy of the network (so a row's prediction does not
-        depend on the other rows of the batch); Gaussian inference is seeded by ``random_state``."""
-        check_is_fitted(self, "net_")
-        X_t = self._to_tensor(self._validate_X(X, reset=False), reset=False).double()
-        module = copy.deepcopy(self.net_.module_).double().eval()
-        with torch.no_grad(), torch_seeded(draw_seed(self.random_state), self.device):
-            return module(X_t).cpu().numpy()
 
     def _importance_function(self):
         module = self.net_.module_
@@ -312,16 +301,11 @@ class DropConnectClassifier(ClassifierMixin, _BaseDropConnect):
 
     def predict_proba(self, X):
         """Class probabilities, shape ``(n_samples, n_classes)``."""
-        check_is_fitted(self, "net_")
-        logits = self._outputs(X)
-        logits -= logits.max(axis=1, keepdims=True)
-        proba = np.exp(logits)
-        return proba / proba.sum(axis=1, keepdims=True)
+        return self._probabilities(self._forward(X, float64=True))
 
     def predict(self, X):
         """Most probable class of each row."""
-        check_is_fitted(self, "net_")
-        return self.classes_[np.argmax(self._outputs(X), axis=1)]
+        return self._labels(self._forward(X, float64=True))
 
 
 class DropConnectRegressor(RegressorMixin, _BaseDropConnect):
@@ -363,6 +347,4 @@ class DropConnectRegressor(RegressorMixin, _BaseDropConnect):
 
     def predict(self, X):
         """Predicted targets, shape ``(n_samples,)`` or ``(n_samples, n_outputs)``, float64."""
-        check_is_fitted(self, "net_")
-        pred = self.target_scaler_.inverse_transform(self._outputs(X)).astype(np.float64)
-        return pred.ravel() if self._y_was_1d_ else pred
+        return self._targets(self._forward(X, float64=True))

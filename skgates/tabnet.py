@@ -168,39 +168,6 @@ class _TabNetEstimator(BaseNetworkEstimator):
             cat_emb_dims=self._emb_dims_, grouped_features=self._groups_,
         )
 
-    def _forward(self, X):
-        """Network outputs ``(n_samples, n_outputs)`` as float64, from the eager network.
-
-        With ``compile=True`` only training runs compiled: inference would need
-        graphs of its own (eval mode, other batch sizes) whose compilation costs
-        more than it saves.
-        """
-        check_is_fitted(self, "net_")
-        X_t = self._to_tensor(self._validate_X(X, reset=False), reset=False)
-        module = self._module()
-        was_training = module.training
-        module.eval()
-        with torch.no_grad():
-            out = [_first(module(X_t[start:start + PREDICT_BATCH_SIZE]))
-                   for start in range(0, len(X_t), PREDICT_BATCH_SIZE)]
-        module.train(was_training)
-        out = out[0] if len(out) == 1 else torch.cat(out)
-        return out.cpu().numpy().astype(np.float64)
-
-    def _forward_float64(self, X):
-        """Network outputs computed in float64 by a float64 copy of the network.
-
-        Results then do not depend on how rows are batched (float32 matrix
-        products differ in the last bits between batch sizes).
-        """
-        check_is_fitted(self, "net_")
-        X_t = self._to_tensor(self._validate_X(X, reset=False), reset=False).double()
-        module = copy.deepcopy(self._module()).double().eval()
-        with torch.no_grad():
-            out = [_first(module(X_t[start:start + PREDICT_BATCH_SIZE]))
-                   for start in range(0, len(X_t), PREDICT_BATCH_SIZE)]
-        return torch.cat(out).cpu().numpy()
-
     def _default_callbacks(self):
         if self.clip_value is None:
             return []
@@ -215,12 +182,6 @@ class _TabNetEstimator(BaseNetworkEstimator):
         # Static shapes: one graph per batch shape (full batches, a short last batch), reused
         # by later fits; automatic dynamic shapes recompiled on every new network here.
         return torch.compile(module, dynamic=False) if self.compile else module
-
-    def _module(self):
-        """The fitted network, unwrapped from ``torch.compile``."""
-        check_is_fitted(self, "net_")
-        module = self.net_.module_
-        return getattr(module, "_orig_mod", module)
 
     # -------------------------------------------------------- interpretation
     def explain(self, X):
@@ -246,7 +207,7 @@ class _TabNetEstimator(BaseNetworkEstimator):
         return self._explain_tensor(X_t)
 
     def _explain_tensor(self, X_t):
-        module = self._module()
+        module = self._inference_module()
         was_training = module.training
         module.eval()
         aggregates, masks = [], []
@@ -286,7 +247,7 @@ class _TabNetEstimator(BaseNetworkEstimator):
         pretrained = getattr(self, "_pretrained", None)
         if pretrained is None:
             return module
-        source = pretrained._module()
+        source = pretrained._inference_module()
         try:
             module.embedding.load_state_dict(source.embedding.state_dict())
             module.encoder.load_state_dict(source.encoder.state_dict())
@@ -460,15 +421,11 @@ class TabNetClassifier(ClassifierMixin, _SupervisedTabNet, BaseEstimator):
 
     def predict_proba(self, X):
         """Class probabilities, shape ``(n_samples, n_classes)``, in the order of ``classes_``."""
-        logits = self._forward(X)
-        logits -= logits.max(axis=1, keepdims=True)
-        proba = np.exp(logits)
-        return proba / proba.sum(axis=1, keepdims=True)
+        return self._probabilities(self._forward(X))
 
     def predict(self, X):
         """Most probable class of each row."""
-        logits = self._forward(X)
-        return self.classes_[np.argmax(logits, axis=1)]
+        return self._labels(self._forward(X))
 
 
 class TabNetRegressor(RegressorMixin, _SupervisedTabNet, BaseEstimator):
@@ -513,9 +470,7 @@ class TabNetRegressor(RegressorMixin, _SupervisedTabNet, BaseEstimator):
         Computed in float64, so a row's prediction does not depend on the
         other rows it is predicted with.
         """
-        out = self._forward_float64(X)
-        out = self.target_scaler_.inverse_transform(out)
-        return out.ravel() if self._y_was_1d_ else out
+        return self._targets(self._forward(X, float64=True))
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
@@ -684,11 +639,6 @@ class TabNetPretrainer(_TabNetEstimator, BaseEstimator):
         ndarray of shape (n_samples, n_embedded_columns)
         """
         return self._forward(X)
-
-
-def _first(out):
-    """The prediction part of a network output (the pretraining network returns a tuple)."""
-    return out[0] if isinstance(out, (tuple, list)) else out
 
 
 def _is_frame(X):
