@@ -258,6 +258,16 @@ class BaseNetworkEstimator(BaseEstimator):
             device=self.device,
         )
 
+    def _new_net(self):
+        """An initialised, untrained net of the fitted architecture (for loading saved weights).
+
+        Needs the fitted attributes that ``_build_module`` reads (``n_features_in_``,
+        ``n_outputs_`` and any estimator-specific ones); the caller loads the weights.
+        """
+        module = self._build_module(self.n_features_in_, self.n_outputs_)
+        net = self._make_net(module, n_samples=max(int(self.batch_size), 1), partial=True)
+        return net.initialize()
+
     def _param_groups(self, module):
         """One skorch param group per parameter that differs from the defaults.
 
