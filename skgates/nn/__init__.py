@@ -1,9 +1,8 @@
 """Plain PyTorch building blocks of skgates; they import torch only."""
 
+from .autoencoder import Autoencoder
 from .cancelout import CancelOut, CancelOutNetwork
-from .contractive import (
-    Autoencoder, ContractivePenalty, contractive_penalty, jacobian_sq_norms,
-)
+from .contractive import ContractivePenalty, contractive_penalty, jacobian_sq_norms
 from .dropconnect import DropConnectLinear, DropConnectNetwork
 from .ghost_batch_norm import GhostBatchNorm1d
 from .mlp import MLP

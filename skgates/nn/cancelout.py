@@ -3,6 +3,8 @@
 import torch
 from torch import nn
 
+from ._checks import check_int, check_module, check_option, check_real
+
 GATE_ACTIVATIONS = ("sigmoid", "softmax")
 
 
@@ -32,17 +34,19 @@ class CancelOut(nn.Module):
     Parameters
     ----------
     n_features : int
-        Number of input features (size of the last dimension).
+        Number of input features (size of the last dimension); >= 1.
     activation : {"sigmoid", "softmax"}, default="sigmoid"
-        The gate function ``g``.
+        The gate function ``g`` (``gate_activation`` of
+        :class:`skgates.CancelOutSelector`).
     lambda_1 : float, default=1e-3
-        Weight of the gate-sum (L1 of the gate values) term; >= 0.
+        Weight of the gate-sum (L1 of the gate values) term; finite, >= 0.
     lambda_2 : float, default=0.0
-        Weight of the negative weight-variance term; >= 0. The term is
+        Weight of the negative weight-variance term; finite, >= 0. The term is
         unbounded below (one weight running off to minus infinity raises the
         variance without limit), so keep it small or use it with few epochs.
     init : float, default=4.0
-        Initial value of every weight. With the sigmoid, 4.0 opens every gate
+        Initial value of every weight, finite (``gate_init`` of
+        :class:`skgates.CancelOutSelector`). With the sigmoid, 4.0 opens every gate
         to ``sigmoid(4) = 0.982`` so training starts from (almost) the
         ungated network, as in the authors' code; with the softmax any
         constant gives equal gates ``1 / n_features``.
@@ -57,7 +61,9 @@ class CancelOut(nn.Module):
     - Input: ``(*, n_features)``
     - Output: ``(*, n_features)``, same as the input.
 
-    The layer behaves the same in training and evaluation mode.
+    The layer behaves the same in training and evaluation mode. For
+    :mod:`skgates.nn.contractive` it is a diagonal map,
+    :meth:`contractive_scale`.
 
     Examples
     --------
@@ -72,18 +78,12 @@ class CancelOut(nn.Module):
 
     def __init__(self, n_features, activation="sigmoid", lambda_1=1e-3, lambda_2=0.0, init=4.0):
         super().__init__()
-        if activation not in GATE_ACTIVATIONS:
-            raise ValueError(
-                f"Unknown gate activation {activation!r}; expected one of "
-                f"{', '.join(map(repr, GATE_ACTIVATIONS))}."
-            )
-        for name, value in (("lambda_1", lambda_1), ("lambda_2", lambda_2)):
-            if not value >= 0:
-                raise ValueError(f"CancelOut: {name} must be >= 0, got {value!r}.")
-        self.activation = activation
-        self.lambda_1 = float(lambda_1)
-        self.lambda_2 = float(lambda_2)
-        self.weight = nn.Parameter(torch.full((int(n_features),), float(init)))
+        n_features = check_int(n_features, "n_features", 1)
+        self.activation = check_option(activation, "activation", GATE_ACTIVATIONS)
+        self.lambda_1 = check_real(lambda_1, "lambda_1", low=0)
+        self.lambda_2 = check_real(lambda_2, "lambda_2", low=0)
+        init = check_real(init, "init")
+        self.weight = nn.Parameter(torch.full((n_features,), init))
 
     def gates(self):
         """The gate values ``g(w)``, shape ``(n_features,)``."""
@@ -93,6 +93,10 @@ class CancelOut(nn.Module):
 
     def forward(self, x):
         return x * self.gates()
+
+    def contractive_scale(self):
+        """The per-column factor of this diagonal map (:meth:`gates`), for the contractive penalty."""
+        return self.gates()
 
     def penalty(self):
         """The sparsity penalty :math:`\\Omega(w)` (a scalar tensor with gradient)."""
@@ -117,12 +121,22 @@ class CancelOutNetwork(nn.Module):
     -----
     - Input: ``(n, n_features)``
     - Output: whatever ``body`` returns, ``(n, n_outputs)``.
+
+    Examples
+    --------
+    >>> import torch
+    >>> from skgates.nn import MLP, CancelOut, CancelOutNetwork
+    >>> net = CancelOutNetwork(CancelOut(4, lambda_1=0.01), MLP(4, (8,), 2))
+    >>> net(torch.randn(3, 4)).shape
+    torch.Size([3, 2])
+    >>> float(net.penalty()) > 0
+    True
     """
 
     def __init__(self, gate, body):
         super().__init__()
-        self.gate = gate
-        self.body = body
+        self.gate = check_module(gate, "gate", CancelOut)
+        self.body = check_module(body, "body")
 
     def forward(self, x):
         return self.body(self.gate(x))
@@ -130,3 +144,7 @@ class CancelOutNetwork(nn.Module):
     def penalty(self):
         """The gate's sparsity penalty."""
         return self.gate.penalty()
+
+    def contractive_chain(self):
+        """``[(name, module)]`` in forward order, for :mod:`skgates.nn.contractive`."""
+        return [("gate", self.gate), ("body", self.body)]

@@ -49,9 +49,42 @@ chosen layer lies on it, ``"projection"`` when a BatchNorm-like layer (a
 ``torch.nn`` batch norm, a module with a ``running_mean`` buffer, or one with
 ``batch_coupled = True``) is in training mode, and ``"autodiff"`` otherwise.
 
-A module joins the closed form by being an ``nn.Sequential`` of such steps, or
-by defining ``contractive_chain()`` returning ``[(child_name, child), ...]``
-in the order its ``forward`` applies them.
+The chain protocol
+------------------
+The closed form reads a network's structure from the network itself; it
+knows no skgates class by name. Built in are ``nn.Linear`` (affine),
+``nn.Sequential`` (a container of its children in order), the elementwise
+activations of ``torch.nn`` (``Identity``, ``Tanh``, ``Sigmoid``, ``ReLU``,
+``LeakyReLU``, ``ELU``, ``GELU``, ``SiLU``, ``Softplus``, ``Mish``,
+``Hardtanh``, ``CELU``, ``SELU``, ``Softsign``, ``Tanhshrink``,
+``LogSigmoid``) and ``nn.Dropout`` in evaluation mode (the identity). Any
+other module joins by declaring one of these roles:
+
+container: ``contractive_chain()``
+    Returns ``[(child_name, child), ...]``, the steps its ``forward`` applies
+    one after the other, each name the child's path relative to the
+    container as in ``named_modules()`` (``"hidden.0"``), so that chosen
+    layer names resolve. Examples: :class:`skgates.nn.MLP`,
+    :class:`skgates.nn.CancelOutNetwork`, :class:`skgates.nn.Autoencoder`,
+    :class:`skgates.nn.DropConnectNetwork`.
+affine leaf: ``contractive_affine = True``
+    ``forward(x) = activation(x @ W.T + b)`` with ``b = module.bias`` (or
+    None) and ``W`` from the optional method ``contractive_weight()``
+    (default: ``module.weight``); the optional method
+    ``contractive_activation()`` returns the elementwise activation the
+    layer applies itself, or None. Example: :class:`skgates.nn.DropConnectLinear`
+    (its expected weights, so the penalty of a training-mode pass is that of
+    the mean network). Subclasses of ``nn.Linear`` are affine leaves already.
+diagonal leaf: ``contractive_scale()``
+    ``forward(x) = x * contractive_scale()``, with the factor of shape
+    ``(n_features,)``, the same for every row. Example: :class:`skgates.nn.CancelOut`.
+elementwise leaf: ``contractive_elementwise = True``
+    ``forward`` applies one scalar function to every entry; its derivative is
+    taken by a forward-mode product.
+
+A module that declares no role, or a container with a step that is no part
+of the protocol, is not a chain; its penalty is computed by ``"autodiff"``
+or ``"projection"`` (exact, or an unbiased estimate, at a higher cost).
 
 Choosing layers: fnmatch patterns over ``module.named_modules()`` names; a
 pattern selects the *outermost* modules it matches (``"body.hidden.*"``
@@ -63,13 +96,11 @@ import fnmatch
 import math
 import numbers
 import warnings
-from collections import OrderedDict
 
 import torch
 from torch import nn
 
-from .cancelout import CancelOut, CancelOutNetwork
-from .mlp import MLP
+from .autoencoder import Autoencoder  # noqa: F401  (re-export until skgates.contractive moves)
 
 METHODS = ("auto", "closed_form", "autodiff", "projection")
 
@@ -144,21 +175,17 @@ def _children_in_order(module):
         return list(chain())
     if isinstance(module, nn.Sequential):
         return list(module.named_children())
-    if isinstance(module, MLP):
-        return [(f"hidden.{i}", layer) for i, layer in enumerate(module.hidden)] + [
-            ("output", module.output)]
-    if isinstance(module, CancelOutNetwork):
-        return [("gate", module.gate), ("body", module.body)]
     return None
 
 
 def _leaf_step(module):
-    """``(kind, module)`` for a module the closed form knows, or None."""
+    """``(kind, module)`` for a leaf of the chain protocol (module docstring), or None."""
     if isinstance(module, nn.Linear) or getattr(module, "contractive_affine", False):
         return ("affine", module)
-    if isinstance(module, CancelOut):
+    if callable(getattr(module, "contractive_scale", None)):
         return ("scale", module)
-    if type(module) in _DERIVATIVES or isinstance(module, _ELEMENTWISE):
+    if (type(module) in _DERIVATIVES or isinstance(module, _ELEMENTWISE)
+            or getattr(module, "contractive_elementwise", False)):
         return ("act", module)
     if isinstance(module, nn.Dropout) and not module.training:
         return ("act", nn.Identity())
@@ -254,7 +281,7 @@ def closed_form_sq_norms(steps, tap_indices, X):
                 state = ("full", torch.matmul(weight, K), None)
         else:
             if kind == "scale":
-                factor = module.gates()
+                factor = module.contractive_scale()
                 h = module(h)
             else:
                 a = h
@@ -545,61 +572,3 @@ class ContractivePenalty:
     def __repr__(self):
         return (f"ContractivePenalty(layers={list(self.layers)!r}, weight={self.weight}, "
                 f"method={self.method!r})")
-
-
-class Autoencoder(nn.Module):
-    """A fully connected autoencoder: the network of :class:`skgates.ContractiveAutoencoder`.
-
-    ``encoder``: ``(Linear -> activation)`` for each width of
-    ``hidden_layer_sizes``, then the code layer ``encoder.code``
-    (``Linear -> activation`` to ``n_components``). ``decoder``: the mirror
-    image, ending in a plain ``Linear`` back to ``in_features``.
-
-    Parameters
-    ----------
-    in_features : int
-    n_components : int
-        Width of the code.
-    hidden_layer_sizes : sequence of int, default=()
-        Widths of the encoder layers before the code (mirrored in the decoder).
-    activation : type of torch.nn.Module, default=torch.nn.Sigmoid
-        Elementwise activation class.
-
-    Shape
-    -----
-    - Input: ``(n, in_features)``
-    - Output: ``(n, in_features)``, the reconstruction; :meth:`encode` gives
-      ``(n, n_components)``.
-
-    Examples
-    --------
-    >>> import torch
-    >>> from skgates.nn import Autoencoder
-    >>> net = Autoencoder(6, 2)
-    >>> net.encode(torch.randn(3, 6)).shape, net(torch.randn(3, 6)).shape
-    (torch.Size([3, 2]), torch.Size([3, 6]))
-    """
-
-    def __init__(self, in_features, n_components, hidden_layer_sizes=(), activation=nn.Sigmoid):
-        super().__init__()
-        widths = [in_features, *hidden_layer_sizes, n_components]
-        encoder = [(f"layer{i}", nn.Sequential(nn.Linear(a, b), activation()))
-                   for i, (a, b) in enumerate(zip(widths[:-2], widths[1:-1]))]
-        encoder.append(("code", nn.Sequential(nn.Linear(widths[-2], widths[-1]), activation())))
-        back = widths[::-1]
-        decoder = [(f"layer{i}", nn.Sequential(nn.Linear(a, b), activation()))
-                   for i, (a, b) in enumerate(zip(back[:-2], back[1:-1]))]
-        decoder.append(("output", nn.Linear(back[-2], back[-1])))
-        self.encoder = nn.Sequential(OrderedDict(encoder))
-        self.decoder = nn.Sequential(OrderedDict(decoder))
-
-    def encode(self, x):
-        """The code, ``(n, n_components)``."""
-        return self.encoder(x)
-
-    def forward(self, x):
-        return self.decoder(self.encoder(x))
-
-    def contractive_chain(self):
-        """``[(name, module)]`` in forward order, for the closed-form penalty."""
-        return [("encoder", self.encoder), ("decoder", self.decoder)]

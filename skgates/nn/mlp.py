@@ -1,6 +1,10 @@
 """A multi-layer perceptron head shared by skgates networks."""
 
+import inspect
+
 from torch import nn
+
+from ._checks import check_int, check_sizes
 
 #: Hidden-layer activations, named as in :class:`sklearn.neural_network.MLPClassifier`.
 ACTIVATIONS = {
@@ -12,10 +16,34 @@ ACTIVATIONS = {
 
 
 def check_activation(activation):
-    """Return the module class for ``activation`` or raise a ``ValueError`` listing the choices."""
-    if activation not in ACTIVATIONS:
+    """Return the module class for ``activation`` or raise a ``ValueError`` listing the choices.
+
+    Parameters
+    ----------
+    activation : {"identity", "logistic", "tanh", "relu"} or type of torch.nn.Module
+        A name of :data:`ACTIVATIONS` (the names of
+        :class:`sklearn.neural_network.MLPClassifier`), or a module class such
+        as ``torch.nn.GELU``, returned as it is.
+
+    Returns
+    -------
+    type of torch.nn.Module
+
+    Raises
+    ------
+    ValueError
+        For any other value: ``"Unknown activation 'swish'; activation must be one of ..."``.
+    """
+    if inspect.isclass(activation) and issubclass(activation, nn.Module):
+        return activation
+    try:
+        known = isinstance(activation, str) and activation in ACTIVATIONS
+    except TypeError:
+        known = False
+    if not known:
         raise ValueError(
-            f"Unknown activation {activation!r}; expected one of {', '.join(map(repr, ACTIVATIONS))}."
+            f"Unknown activation {activation!r}; activation must be one of "
+            f"{', '.join(map(repr, ACTIVATIONS))} or a torch.nn.Module class."
         )
     return ACTIVATIONS[activation]
 
@@ -26,13 +54,14 @@ class MLP(nn.Module):
     Parameters
     ----------
     in_features : int
-        Size of each input row.
-    hidden_layer_sizes : sequence of int
-        Width of each hidden layer; empty gives a single linear layer.
+        Size of each input row; >= 1.
+    hidden_layer_sizes : int or sequence of int
+        Width of each hidden layer (each >= 1); an int is one layer, an empty
+        sequence gives a single linear layer.
     out_features : int
-        Size of each output row.
-    activation : {"identity", "logistic", "tanh", "relu"}, default="relu"
-        Non-linearity after each hidden layer.
+        Size of each output row; >= 1.
+    activation : {"identity", "logistic", "tanh", "relu"} or type of torch.nn.Module, default="relu"
+        Non-linearity after each hidden layer (see :func:`check_activation`).
     linear : callable, default=torch.nn.Linear
         Factory ``linear(in_features, out_features)`` for every layer, so a
         network can swap in, for example, :class:`skgates.nn.DropConnectLinear`.
@@ -50,6 +79,9 @@ class MLP(nn.Module):
     - Input: ``(*, in_features)``
     - Output: ``(*, out_features)``
 
+    The network behaves the same in training and evaluation mode (unless
+    ``linear`` makes layers that do not).
+
     Examples
     --------
     >>> import torch
@@ -61,8 +93,14 @@ class MLP(nn.Module):
     def __init__(self, in_features, hidden_layer_sizes, out_features, activation="relu",
                  linear=nn.Linear):
         super().__init__()
+        in_features = check_int(in_features, "in_features", 1)
+        sizes = check_sizes(hidden_layer_sizes)
+        out_features = check_int(out_features, "out_features", 1)
         activation_cls = check_activation(activation)
-        widths = [in_features, *hidden_layer_sizes]
+        if not callable(linear):
+            raise TypeError(f"linear must be a callable linear(in_features, out_features), "
+                            f"got {linear!r}.")
+        widths = [in_features, *sizes]
         self.hidden = nn.ModuleList(
             nn.Sequential(linear(w_in, w_out), activation_cls())
             for w_in, w_out in zip(widths[:-1], widths[1:])
@@ -73,3 +111,8 @@ class MLP(nn.Module):
         for layer in self.hidden:
             x = layer(x)
         return self.output(x)
+
+    def contractive_chain(self):
+        """``[(name, module)]`` in forward order, for :mod:`skgates.nn.contractive`."""
+        return [(f"hidden.{i}", layer) for i, layer in enumerate(self.hidden)] + [
+            ("output", self.output)]

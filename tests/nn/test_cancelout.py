@@ -3,6 +3,7 @@ import pytest
 import torch
 
 from skgates.nn import MLP, CancelOut, CancelOutNetwork
+from skgates.nn.mlp import check_activation
 
 
 def test_forward_is_input_times_sigmoid_of_weight_on_any_leading_shape():
@@ -50,11 +51,34 @@ def test_penalty_gradient_closes_an_unused_gate():
     assert torch.all(gate.weight.grad > 0)  # descent lowers every weight, closing the gates
 
 
-def test_unknown_gate_activation_and_negative_lambda_are_refused():
-    with pytest.raises(ValueError, match="gate activation 'relu'"):
-        CancelOut(3, activation="relu")
-    with pytest.raises(ValueError, match="lambda_1"):
-        CancelOut(3, lambda_1=-1.0)
+@pytest.mark.parametrize("kwargs, error, match", [
+    (dict(activation="relu"), ValueError,
+     "Unknown activation 'relu'; activation must be one of 'sigmoid', 'softmax'"),
+    (dict(lambda_1=-1.0), ValueError, r"lambda_1 must be a finite number >= 0, got -1.0"),
+    (dict(lambda_1=float("inf")), ValueError, "lambda_1 must be a finite number"),
+    (dict(lambda_2=float("nan")), ValueError, "lambda_2 must be a finite number >= 0, got nan"),
+    (dict(lambda_2="0.1"), TypeError, "lambda_2 must be a finite number >= 0"),
+    (dict(init=float("nan")), ValueError, "init must be a finite number, got nan"),
+    (dict(init=None), TypeError, "init must be a finite number, got None"),
+    (dict(n_features=0), ValueError, "n_features must be an int >= 1, got 0"),
+    (dict(n_features=3.0), TypeError, "n_features must be an int >= 1, got 3.0"),
+])
+def test_bad_gate_arguments_are_named(kwargs, error, match):
+    with pytest.raises(error, match=match):
+        CancelOut(**{"n_features": 3, **kwargs})
+
+
+def test_numpy_scalars_are_accepted():
+    gate = CancelOut(np.int64(3), lambda_1=np.float32(0.5), init=np.float64(1.0))
+    assert gate.weight.shape == (3,) and gate.lambda_1 == 0.5
+    assert type(gate.lambda_1) is float
+
+
+def test_network_checks_its_parts():
+    with pytest.raises(TypeError, match="gate must be a CancelOut, got Linear"):
+        CancelOutNetwork(torch.nn.Linear(3, 3), MLP(3, (), 1))
+    with pytest.raises(TypeError, match="body must be a torch.nn.Module, got function"):
+        CancelOutNetwork(CancelOut(3), lambda x: x)
 
 
 def test_network_penalty_is_the_gate_penalty_and_output_shape():
@@ -70,3 +94,27 @@ def test_mlp_rejects_unknown_activation_and_stacks_layers():
     mlp = MLP(3, (4, 5), 2, activation="tanh")
     assert [layer[0].out_features for layer in mlp.hidden] == [4, 5]
     assert isinstance(mlp.hidden[0][1], torch.nn.Tanh)
+    assert isinstance(MLP(3, 4, 1, activation=torch.nn.GELU).hidden[0][1], torch.nn.GELU)
+    assert len(MLP(3, (), 1).hidden) == 0
+
+
+def test_check_activation_returns_the_class():
+    assert check_activation("logistic") is torch.nn.Sigmoid
+    assert check_activation(torch.nn.SiLU) is torch.nn.SiLU
+    for bad in ("swish", None, torch.nn.ReLU(), ["relu"]):
+        with pytest.raises(ValueError, match="Unknown activation"):
+            check_activation(bad)
+
+
+@pytest.mark.parametrize("args, kwargs, error, match", [
+    ((0, (4,), 1), {}, ValueError, "in_features must be an int >= 1, got 0"),
+    ((3, (4,), 0), {}, ValueError, "out_features must be an int >= 1, got 0"),
+    ((3, (4, 0), 1), {}, ValueError, r"hidden_layer_sizes must be .*ints >= 1, got \(4, 0\)"),
+    ((3, (4, 2.5), 1), {}, ValueError, "hidden_layer_sizes"),
+    ((3, "44", 1), {}, TypeError, "hidden_layer_sizes"),
+    ((3, None, 1), {}, TypeError, "hidden_layer_sizes"),
+    ((3, (4,), 1), {"linear": 3}, TypeError, "linear must be a callable"),
+])
+def test_mlp_bad_arguments_are_named(args, kwargs, error, match):
+    with pytest.raises(error, match=match):
+        MLP(*args, **kwargs)

@@ -1,13 +1,16 @@
 """The contractive penalty against brute-force per-example Jacobians."""
 
+import ast
+
 import pytest
 import torch
 from torch import nn
 
 from skgates.nn import (
-    MLP, Autoencoder, CancelOut, CancelOutNetwork, ContractivePenalty, DropConnectNetwork,
+    MLP, CancelOut, CancelOutNetwork, ContractivePenalty, DropConnectLinear, DropConnectNetwork,
     contractive_penalty, jacobian_sq_norms,
 )
+from skgates.nn import contractive
 from skgates.nn.contractive import linear_chain, resolve_layers
 
 
@@ -60,17 +63,13 @@ def test_first_layer_formula():
     assert torch.allclose(jacobian_sq_norms(net, X, "hidden.0")[:, 0], formula)
 
 
-def test_gates_and_pre_activations_and_autoencoder_code():
+def test_gates_and_pre_activations():
     torch.manual_seed(1)
     net = CancelOutNetwork(CancelOut(4, init=0.3), MLP(4, (6, 5), 2, "logistic")).double()
     X = torch.randn(5, 4, dtype=torch.float64)
     for names in (["body.hidden.0", "body.hidden.1.0"], ["body.hidden.1"]):  # 1.0: pre-activation
         got = jacobian_sq_norms(net, X, names, "closed_form")
         assert torch.allclose(got, brute_force(net, X, names))
-    ae = Autoencoder(7, 3, (5,)).double()
-    X = torch.randn(5, 7, dtype=torch.float64)
-    got = jacobian_sq_norms(ae, X, "encoder.*", "closed_form")
-    assert torch.allclose(got, brute_force(ae, X, ["encoder.layer0", "encoder.code"]))
 
 
 def test_dropconnect_network_uses_the_expected_weights():
@@ -227,3 +226,114 @@ def test_modules_torch_func_cannot_transform_fall_back_to_the_estimate():
     penalty = contractive_penalty(net, X, "out", method="projection")
     penalty.backward()  # differentiable with respect to the parameters
     assert net.lin.weight.grad is not None
+
+
+# ------------------------------------------------------------ the chain protocol
+def test_the_penalty_knows_no_skgates_network_by_name():
+    # every network declares its own structure: the penalty imports none of them
+    tree = ast.parse(open(contractive.__file__).read())
+    imported = {(node.module, alias.name) for node in ast.walk(tree)
+                if isinstance(node, ast.ImportFrom) and node.level for alias in node.names}
+    assert imported <= {("autoencoder", "Autoencoder")}  # a re-export, unused by the penalty
+    used = {node.id for node in ast.walk(tree) if isinstance(node, ast.Name)}
+    assert not used & {"MLP", "CancelOut", "CancelOutNetwork", "Autoencoder", "DropConnectLinear"}
+
+
+def test_skgates_networks_declare_their_roles():
+    mlp = MLP(3, (4,), 2)
+    assert [name for name, _ in mlp.contractive_chain()] == ["hidden.0", "output"]
+    gate = CancelOut(3, init=0.5)
+    assert torch.equal(gate.contractive_scale(), gate.gates())
+    net = CancelOutNetwork(gate, mlp)
+    assert [name for name, _ in net.contractive_chain()] == ["gate", "body"]
+    assert DropConnectLinear.contractive_affine is True
+    steps, taps = linear_chain(net)
+    assert [kind for kind, _ in steps] == ["scale", "affine", "act", "affine"]
+    assert taps["gate"] == 0 and taps["body.hidden.0"] == 2 and taps["body.output"] == 3
+
+
+class PlainGate(nn.Module):
+    """A CancelOut-like gate that does not declare itself: not a chain."""
+
+    def __init__(self, n):
+        super().__init__()
+        self.logits = nn.Parameter(torch.linspace(-1.0, 2.0, n, dtype=torch.float64))
+
+    def forward(self, x):
+        return x * torch.sigmoid(self.logits)
+
+
+class DeclaredGate(PlainGate):
+    def contractive_scale(self):
+        return torch.sigmoid(self.logits)
+
+
+class TiedLinear(nn.Module):
+    """An affine leaf with its own weight (a scaled parameter) and its own activation."""
+
+    contractive_affine = True
+
+    def __init__(self, n_in, n_out):
+        super().__init__()
+        self.raw = nn.Parameter(torch.randn(n_out, n_in, dtype=torch.float64))
+        self.bias = nn.Parameter(torch.randn(n_out, dtype=torch.float64))
+        self.act = nn.Softplus()
+
+    def contractive_weight(self):
+        return 0.5 * self.raw
+
+    def contractive_activation(self):
+        return self.act
+
+    def forward(self, x):
+        return self.act(nn.functional.linear(x, self.contractive_weight(), self.bias))
+
+
+class Cube(nn.Module):
+    """A custom elementwise activation."""
+
+    contractive_elementwise = True
+
+    def forward(self, x):
+        return x + x ** 3 / 3
+
+
+class Pipeline(nn.Module):
+    """A container that lists its steps; one of them a diagonal leaf, one custom affine."""
+
+    def __init__(self, gate):
+        super().__init__()
+        self.gate = gate
+        self.first = TiedLinear(4, 5)
+        self.squash = Cube()
+        self.last = nn.Sequential(nn.Linear(5, 3), nn.Tanh())
+
+    def forward(self, x):
+        return self.last(self.squash(self.first(self.gate(x))))
+
+    def contractive_chain(self):
+        return [("gate", self.gate), ("first", self.first), ("squash", self.squash),
+                ("last", self.last)]
+
+
+def test_protocol_roles_give_the_exact_closed_form():
+    torch.manual_seed(8)
+    net = Pipeline(DeclaredGate(4)).double()
+    X = torch.randn(6, 4, dtype=torch.float64)
+    steps, _ = linear_chain(net)
+    assert [kind for kind, _ in steps] == ["scale", "affine", "act", "act", "affine", "act"]
+    names = ["first", "squash", "last"]
+    got = jacobian_sq_norms(net, X, names, method="closed_form")
+    assert torch.allclose(got, brute_force(net, X, names))
+    assert torch.allclose(got, jacobian_sq_norms(net, X, names, method="autodiff"))
+
+
+def test_an_undeclared_step_breaks_the_chain():
+    torch.manual_seed(9)
+    net = Pipeline(PlainGate(4)).double()
+    X = torch.randn(5, 4, dtype=torch.float64)
+    assert linear_chain(net)[0] is None
+    with pytest.raises(ValueError, match="closed_form"):
+        jacobian_sq_norms(net, X, "first", method="closed_form")
+    # "auto" still computes it exactly, by autodiff
+    assert torch.allclose(jacobian_sq_norms(net, X, "first"), brute_force(net, X, ["first"]))
