@@ -13,27 +13,55 @@ transformer switch columns off completely.
 
 Both thresholds are found exactly by sorting, in a few vectorised ops, and both
 have closed-form gradients (custom :class:`torch.autograd.Function`).
+
+Non-finite scores never raise. A ``-inf`` score gets probability exactly 0
+(the limit as the score falls), so ``-inf`` can mask entries out as it does
+for softmax; a vector that holds a NaN or a ``+inf`` score, or only ``-inf``
+scores, has no defined image and maps to all NaN. Other vectors of the batch
+are unaffected, and a diverging network (TabNet's attention, say) shows up as
+a NaN loss instead of an indexing error deep inside the sort.
 """
 
 import torch
 from torch import nn
+
+from ._checks import check_int
 
 
 def _to_last(z, dim):
     return z if dim in (-1, z.dim() - 1) else z.transpose(dim, -1)
 
 
+def _shifted(z):
+    """``(z - max(z), undefined)`` along the last dimension.
+
+    ``undefined`` (keepdim) marks vectors whose maximum is not finite: a NaN, a
+    ``+inf`` or only ``-inf`` scores. Their scores are replaced by 0 so that the
+    sort-based threshold stays well defined; the caller writes NaN over them.
+    """
+    top = z.amax(dim=-1, keepdim=True)  # NaN when any score is NaN
+    undefined = ~torch.isfinite(top)
+    # (no data-dependent branch, so that torch.compile traces one graph)
+    return z.masked_fill(undefined, 0.0) - top.masked_fill(undefined, 0.0), undefined
+
+
+def _mark_undefined(p, undefined):
+    return p.masked_fill(undefined, float("nan"))
+
+
 class _SparsemaxFunction(torch.autograd.Function):
     @staticmethod
     def forward(ctx, z):
-        # (sparsemax is shift invariant and has no exp to overflow: no max subtraction)
+        # Shift invariant: subtract the max so that the largest sorted score is 0 and the
+        # support always holds it (k * 0 > 0 - 1), whatever the scale of the scores.
+        z, undefined = _shifted(z)
         z_sorted, _ = torch.sort(z, dim=-1, descending=True)
         cumsum = z_sorted.cumsum(dim=-1) - 1.0
         k = torch.arange(1, z.shape[-1] + 1, device=z.device, dtype=z.dtype)
         in_support = k * z_sorted > cumsum
         support_size = in_support.sum(dim=-1, keepdim=True)
         tau = cumsum.gather(-1, support_size - 1) / support_size.to(z.dtype)
-        p = torch.clamp(z - tau, min=0.0)
+        p = _mark_undefined(torch.clamp(z - tau, min=0.0), undefined)
         ctx.save_for_backward(p)
         return p
 
@@ -49,7 +77,8 @@ class _SparsemaxFunction(torch.autograd.Function):
 class _Entmax15Function(torch.autograd.Function):
     @staticmethod
     def forward(ctx, z):
-        z = (z - z.amax(dim=-1, keepdim=True)) / 2.0
+        z, undefined = _shifted(z)
+        z = z / 2.0
         z_sorted, _ = torch.sort(z, dim=-1, descending=True)
         rho = torch.arange(1, z.shape[-1] + 1, device=z.device, dtype=z.dtype)
         mean = z_sorted.cumsum(dim=-1) / rho
@@ -58,8 +87,9 @@ class _Entmax15Function(torch.autograd.Function):
         delta = (1.0 - rho * (mean_sq - mean ** 2)) / rho
         tau = mean - torch.sqrt(torch.clamp(delta, min=0.0))
         support_size = (tau <= z_sorted).sum(dim=-1, keepdim=True)
+        # tau_1 = z_1 - 1 <= z_1: the largest score is always in the support
         tau_star = tau.gather(-1, support_size - 1)
-        p = torch.clamp(z - tau_star, min=0.0) ** 2
+        p = _mark_undefined(torch.clamp(z - tau_star, min=0.0) ** 2, undefined)
         ctx.save_for_backward(p)
         return p
 
@@ -99,7 +129,9 @@ class Sparsemax(nn.Module):
     Shape
     -----
     - Input: ``(*, d)`` (any shape; ``dim`` indexes the simplex dimension).
-    - Output: same shape as the input, non-negative, summing to 1 along ``dim``.
+    - Output: same shape as the input, non-negative, summing to 1 along ``dim``;
+      all NaN for a vector that holds a NaN or ``+inf`` score or only ``-inf``
+      scores (a ``-inf`` score alone gets 0), see :mod:`skgates.nn.sparsemax`.
 
     References
     ----------
@@ -115,7 +147,7 @@ class Sparsemax(nn.Module):
 
     def __init__(self, dim=-1):
         super().__init__()
-        self.dim = dim
+        self.dim = check_int(dim, "dim")
 
     def forward(self, z):
         return sparsemax(z, self.dim)
@@ -138,7 +170,8 @@ class Entmax15(nn.Module):
     Shape
     -----
     - Input: ``(*, d)``.
-    - Output: same shape as the input, non-negative, summing to 1 along ``dim``.
+    - Output: same shape as the input, non-negative, summing to 1 along ``dim``;
+      non-finite scores as for :class:`Sparsemax`.
 
     References
     ----------
@@ -155,7 +188,7 @@ class Entmax15(nn.Module):
 
     def __init__(self, dim=-1):
         super().__init__()
-        self.dim = dim
+        self.dim = check_int(dim, "dim")
 
     def forward(self, z):
         return entmax15(z, self.dim)

@@ -106,3 +106,63 @@ def test_modules_wrap_the_functions():
     z = torch.randn(3, 5)
     torch.testing.assert_close(Sparsemax()(z), sparsemax(z))
     torch.testing.assert_close(Entmax15(dim=0)(z), entmax15(z, dim=0))
+
+
+# ---------------------------------------------------------------- non-finite scores
+NAN, INF = float("nan"), float("inf")
+
+
+@pytest.mark.parametrize("function", [sparsemax, entmax15])
+@pytest.mark.parametrize("bad", [NAN, INF])
+def test_nan_or_plus_inf_gives_a_nan_row_and_leaves_the_others(function, bad):
+    torch.manual_seed(0)
+    z = torch.randn(5, 6, dtype=torch.float64) * 2
+    clean = function(z)
+    z[2, 3] = bad
+    p = function(z)  # no "index -1 is out of bounds"
+    assert torch.isnan(p[2]).all()
+    others = [0, 1, 3, 4]
+    torch.testing.assert_close(p[others], clean[others])
+    # the loss of a batch with such a row is non-finite, and so are the gradients of that row
+    z.requires_grad_(True)
+    out = function(z)
+    assert not torch.isfinite(out.sum())
+    (out[others] * torch.randn(4, 6, dtype=torch.float64)).sum().backward()
+    assert torch.isfinite(z.grad[others]).all()
+
+
+@pytest.mark.parametrize("function", [sparsemax, entmax15])
+def test_every_score_nan_or_minus_inf_gives_nan(function):
+    z = torch.tensor([[NAN, NAN, NAN], [-INF, -INF, -INF], [-INF, NAN, 1.0], [1.0, 2.0, 0.0]])
+    p = function(z)
+    assert torch.isnan(p[:3]).all()
+    assert torch.isfinite(p[3]).all()
+    torch.testing.assert_close(p[3].sum(), torch.tensor(1.0))
+
+
+@pytest.mark.parametrize("function", [sparsemax, entmax15])
+def test_minus_inf_masks_a_score_out(function):
+    z = torch.tensor([[0.3, -INF, 0.1, 0.8], [-INF, 2.0, -INF, 1.7]], dtype=torch.float64)
+    p = function(z)
+    assert torch.equal(p[0, 1], torch.tensor(0.0, dtype=torch.float64))
+    assert torch.equal(p[1, [0, 2]], torch.zeros(2, dtype=torch.float64))
+    torch.testing.assert_close(p[0, [0, 2, 3]], function(z[0, [0, 2, 3]][None])[0])
+    torch.testing.assert_close(p[1, [1, 3]], function(z[1, [1, 3]][None])[0])
+    # and training through it works: finite gradients, 0 for the masked scores
+    z.requires_grad_(True)
+    (function(z) * torch.tensor([1.0, 2.0, 3.0, 4.0], dtype=torch.float64)).sum().backward()
+    assert torch.isfinite(z.grad).all() and z.grad[0, 1] == 0
+
+
+@pytest.mark.parametrize("function", [sparsemax, entmax15])
+def test_huge_finite_scores_stay_on_the_simplex(function):
+    z = torch.tensor([[3e38, 2.9e38, -3e38], [1e30, 1e30, 0.0]], dtype=torch.float32)
+    p = function(z)
+    assert torch.isfinite(p).all()
+    torch.testing.assert_close(p.sum(dim=1), torch.ones(2))
+
+
+@pytest.mark.parametrize("module", [Sparsemax, Entmax15])
+def test_dim_must_be_an_int(module):
+    with pytest.raises(TypeError, match="dim must be an int, got 1.0"):
+        module(dim=1.0)
