@@ -4,6 +4,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from ._checks import check_int, check_real
+
 
 class GhostBatchNorm1d(nn.Module):
     """Batch normalisation over "virtual" batches of ``virtual_batch_size`` rows.
@@ -32,13 +34,17 @@ class GhostBatchNorm1d(nn.Module):
     Parameters
     ----------
     num_features : int
-        Number of columns ``d``.
+        Number of columns ``d``; >= 1.
     virtual_batch_size : int, default=128
-        Rows per virtual batch.
+        Rows per virtual batch; >= 2. A virtual batch of one row has no
+        variance (every row would be normalised to 0 and the output would be
+        ``bias`` alone, whatever the input), so 1 is refused here rather than
+        training a network that cannot see its input.
     momentum : float, default=0.02
-        Weight of each virtual batch in the running statistics.
+        Weight of each virtual batch in the running statistics, in [0, 1]
+        (0 freezes them).
     eps : float, default=1e-5
-        Added to the variance for numerical stability.
+        Added to the variance for numerical stability; > 0.
 
     Shape
     -----
@@ -53,6 +59,7 @@ class GhostBatchNorm1d(nn.Module):
     Examples
     --------
     >>> import torch
+    >>> from skgates.nn import GhostBatchNorm1d
     >>> gbn = GhostBatchNorm1d(4, virtual_batch_size=8)
     >>> gbn(torch.randn(20, 4)).shape   # virtual batches of 8, 8 and 4 rows
     torch.Size([20, 4])
@@ -60,12 +67,10 @@ class GhostBatchNorm1d(nn.Module):
 
     def __init__(self, num_features, virtual_batch_size=128, momentum=0.02, eps=1e-5):
         super().__init__()
-        if int(virtual_batch_size) < 1:
-            raise ValueError(f"virtual_batch_size must be >= 1, got {virtual_batch_size}.")
-        self.num_features = int(num_features)
-        self.virtual_batch_size = int(virtual_batch_size)
-        self.momentum = float(momentum)
-        self.eps = float(eps)
+        self.num_features = check_int(num_features, "num_features", 1)
+        self.virtual_batch_size = check_int(virtual_batch_size, "virtual_batch_size", 2)
+        self.momentum = check_real(momentum, "momentum", 0.0, 1.0)
+        self.eps = check_real(eps, "eps", low=0.0, low_open=True)
         self.weight = nn.Parameter(torch.ones(self.num_features))
         self.bias = nn.Parameter(torch.zeros(self.num_features))
         self.register_buffer("running_mean", torch.zeros(self.num_features))

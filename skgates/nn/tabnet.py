@@ -22,6 +22,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from ._checks import _is_int, check_int, check_module, check_option, check_real
 from .ghost_batch_norm import GhostBatchNorm1d
 from .sparsemax import Entmax15, Sparsemax
 
@@ -45,20 +46,41 @@ class GLULayer(nn.Module):
     Parameters
     ----------
     in_features, out_features : int
-        Input width and output width ``k``.
+        Input width and output width ``k``; >= 1.
     fc : torch.nn.Linear or None, default=None
         A ``Linear(in_features, 2 * out_features, bias=False)`` shared with
         other layers (TabNet shares these across decision steps); None creates one.
-    virtual_batch_size, momentum : int, float
-        Of the ghost batch norm.
+    virtual_batch_size : int, default=128
+        Rows per ghost batch, >= 2 (see :class:`GhostBatchNorm1d`).
+    momentum : float, default=0.02
+        Of the ghost batch norm, in [0, 1].
 
     Shape
     -----
     - Input: ``(n, in_features)``. Output: ``(n, out_features)``.
+
+    In training mode the ghost batch norm normalises every virtual batch
+    with its own statistics (rows interact); in evaluation mode it uses the
+    running statistics.
+
+    Examples
+    --------
+    >>> import torch
+    >>> from skgates.nn import GLULayer
+    >>> GLULayer(5, 3, virtual_batch_size=4)(torch.randn(8, 5)).shape
+    torch.Size([8, 3])
     """
 
     def __init__(self, in_features, out_features, fc=None, virtual_batch_size=128, momentum=0.02):
         super().__init__()
+        in_features = check_int(in_features, "in_features", 1)
+        out_features = check_int(out_features, "out_features", 1)
+        check_module(fc, "fc", nn.Linear, none=True)
+        if fc is not None and tuple(fc.weight.shape) != (2 * out_features, in_features):
+            raise ValueError(
+                f"fc must be a Linear({in_features}, {2 * out_features}) (in_features, "
+                f"2 * out_features), got one of weight shape {tuple(fc.weight.shape)}."
+            )
         self.out_features = out_features
         if fc is None:
             fc = nn.Linear(in_features, 2 * out_features, bias=False)
@@ -79,23 +101,44 @@ class GLUBlock(nn.Module):
     Parameters
     ----------
     in_features, out_features : int
+        Widths; >= 1, and equal unless ``first`` (a residual adds the input).
     n_layers : int
-        Number of GLU layers.
+        Number of GLU layers; >= 1.
     first : bool, default=False
         The first layer has no residual (its input width may differ).
     shared : sequence of torch.nn.Linear or None
-        Linear layers to reuse (one per GLU layer); None creates new ones.
+        Linear layers to reuse (one per GLU layer, at least ``n_layers``);
+        None creates new ones.
     virtual_batch_size, momentum : int, float
+        As for :class:`GLULayer`.
 
     Shape
     -----
     - Input: ``(n, in_features)``. Output: ``(n, out_features)``.
+
+    Examples
+    --------
+    >>> import torch
+    >>> from skgates.nn import GLUBlock
+    >>> GLUBlock(5, 3, n_layers=2, first=True, virtual_batch_size=4)(torch.randn(8, 5)).shape
+    torch.Size([8, 3])
     """
 
     def __init__(self, in_features, out_features, n_layers, first=False, shared=None,
                  virtual_batch_size=128, momentum=0.02):
         super().__init__()
-        self.first = first
+        in_features = check_int(in_features, "in_features", 1)
+        out_features = check_int(out_features, "out_features", 1)
+        n_layers = check_int(n_layers, "n_layers", 1)
+        if not first and in_features != out_features:
+            raise ValueError(
+                f"in_features ({in_features}) must equal out_features ({out_features}) when "
+                "first=False: every layer adds its input back."
+            )
+        if shared is not None and len(shared) < n_layers:
+            raise ValueError(f"shared must hold at least n_layers={n_layers} linear layers, "
+                             f"got {len(shared)}.")
+        self.first = bool(first)
         self.layers = nn.ModuleList(
             GLULayer(in_features if i == 0 else out_features, out_features,
                      fc=None if shared is None else shared[i],
@@ -122,23 +165,37 @@ class FeatureTransformer(nn.Module):
     Parameters
     ----------
     in_features, out_features : int
+        Widths; >= 1.
     shared : torch.nn.ModuleList of torch.nn.Linear or None
         The linear layers shared across steps (``n_shared`` of them); None or
         empty means no shared block.
     n_independent : int
-        GLU layers in the step-dependent block.
+        GLU layers in the step-dependent block; >= 0, and >= 1 when there is
+        no shared block.
     virtual_batch_size, momentum : int, float
+        As for :class:`GLULayer`.
 
     Shape
     -----
     - Input: ``(n, in_features)``. Output: ``(n, out_features)``.
+
+    Examples
+    --------
+    >>> import torch
+    >>> from skgates.nn import FeatureTransformer
+    >>> shared = torch.nn.ModuleList([torch.nn.Linear(5, 6, bias=False)])
+    >>> FeatureTransformer(5, 3, shared, 2, virtual_batch_size=4)(torch.randn(8, 5)).shape
+    torch.Size([8, 3])
     """
 
     def __init__(self, in_features, out_features, shared, n_independent,
                  virtual_batch_size=128, momentum=0.02):
         super().__init__()
+        n_independent = check_int(n_independent, "n_independent", 0)
         options = dict(virtual_batch_size=virtual_batch_size, momentum=momentum)
         has_shared = shared is not None and len(shared) > 0
+        if not has_shared and n_independent == 0:
+            raise ValueError("n_independent and n_shared cannot both be 0.")
         self.shared = (GLUBlock(in_features, out_features, len(shared), first=True, shared=shared, **options)
                        if has_shared else None)
         self.independent = (
@@ -161,22 +218,35 @@ class AttentiveTransformer(nn.Module):
     Parameters
     ----------
     n_a : int
-        Width of the attention features ``a``.
+        Width of the attention features ``a``; >= 1.
     n_groups : int
-        Width of the mask (columns, or groups of columns).
+        Width of the mask (columns, or groups of columns); >= 1.
     mask_type : {"sparsemax", "entmax"}, default="sparsemax"
+        :func:`skgates.nn.sparsemax` or :func:`skgates.nn.entmax15`.
     virtual_batch_size, momentum : int, float
+        As for :class:`GLULayer`.
 
     Shape
     -----
     - Input: ``prior`` ``(n, n_groups)`` and ``a`` ``(n, n_a)``.
-    - Output: ``(n, n_groups)``, non-negative rows summing to 1.
+    - Output: ``(n, n_groups)``, non-negative rows summing to 1 (a row of NaN
+      where the scores are not finite, see :mod:`skgates.nn.sparsemax`).
+
+    Examples
+    --------
+    >>> import torch
+    >>> from skgates.nn import AttentiveTransformer
+    >>> attention = AttentiveTransformer(4, 6, virtual_batch_size=4)
+    >>> mask = attention(torch.ones(8, 6), torch.randn(8, 4))
+    >>> mask.shape, bool(torch.allclose(mask.sum(dim=1), torch.ones(8)))
+    (torch.Size([8, 6]), True)
     """
 
     def __init__(self, n_a, n_groups, mask_type="sparsemax", virtual_batch_size=128, momentum=0.02):
         super().__init__()
-        if mask_type not in MASK_TYPES:
-            raise ValueError(f"unknown mask_type {mask_type!r}; expected one of {MASK_TYPES}.")
+        n_a = check_int(n_a, "n_a", 1)
+        n_groups = check_int(n_groups, "n_groups", 1)
+        check_option(mask_type, "mask_type", MASK_TYPES)
         self.fc = nn.Linear(n_a, n_groups, bias=False)
         _plain_init(self.fc, n_a, n_groups)
         self.bn = GhostBatchNorm1d(n_groups, virtual_batch_size, momentum)
@@ -196,13 +266,15 @@ class CategoricalEmbedding(nn.Module):
     Parameters
     ----------
     n_features : int
-        Input columns.
+        Input columns; >= 1.
     cat_idxs : sequence of int
-        Positions of the categorical columns.
+        Positions of the categorical columns, distinct, in ``[0, n_features)``.
     cat_dims : sequence of int
-        Number of codes of each categorical column.
+        Number of codes of each categorical column (each >= 1), one per
+        entry of ``cat_idxs``.
     cat_emb_dims : sequence of int
-        Embedding width of each categorical column.
+        Embedding width of each categorical column (each >= 1), one per
+        entry of ``cat_idxs``.
 
     Attributes
     ----------
@@ -214,10 +286,32 @@ class CategoricalEmbedding(nn.Module):
     Shape
     -----
     - Input: ``(n, n_features)``. Output: ``(n, out_features)``.
+
+    Examples
+    --------
+    >>> import torch
+    >>> from skgates.nn import CategoricalEmbedding
+    >>> embedding = CategoricalEmbedding(3, cat_idxs=[1], cat_dims=[4], cat_emb_dims=[2])
+    >>> embedding(torch.tensor([[0.5, 3.0, -1.0]])).shape
+    torch.Size([1, 4])
     """
 
     def __init__(self, n_features, cat_idxs=(), cat_dims=(), cat_emb_dims=()):
         super().__init__()
+        n_features = check_int(n_features, "n_features", 1)
+        cat_idxs = _check_int_list(cat_idxs, "cat_idxs")
+        for idx in cat_idxs:
+            if not 0 <= idx < n_features:
+                raise ValueError(f"cat_idxs holds {idx}, outside the {n_features} input columns.")
+        if len(set(cat_idxs)) != len(cat_idxs):
+            raise ValueError(f"cat_idxs lists a column twice: {cat_idxs!r}.")
+        for name, values in (("cat_dims", cat_dims), ("cat_emb_dims", cat_emb_dims)):
+            values = _check_int_list(values, name)
+            if len(values) != len(cat_idxs) or not all(v >= 1 for v in values):
+                raise ValueError(
+                    f"{name} must hold one int >= 1 per categorical column "
+                    f"({len(cat_idxs)}, as cat_idxs), got {values!r}."
+                )
         order = sorted(range(len(cat_idxs)), key=lambda k: cat_idxs[k])
         self.cat_idxs = [int(cat_idxs[k]) for k in order]
         self.embeddings = nn.ModuleList(
@@ -252,25 +346,28 @@ class TabNetEncoder(nn.Module):
     Parameters
     ----------
     n_features : int
-        Input width (after embeddings).
+        Input width (after embeddings); >= 1.
     n_d, n_a : int, default=8
-        Widths of the decision and attention features.
+        Widths of the decision and attention features; >= 1.
     n_steps : int, default=3
-        Decision steps.
+        Decision steps; >= 1.
     gamma : float, default=1.3
-        Relaxation of the prior, ``P[i] = P[i-1] * (gamma - M[i])``.
+        Relaxation of the prior, ``P[i] = P[i-1] * (gamma - M[i])``; >= 1
+        (below 1 the prior could turn negative).
     n_independent, n_shared : int, default=2
-        GLU layers per step-dependent block and in the block shared by all steps.
+        GLU layers per step-dependent block and in the block shared by all
+        steps; >= 0, not both 0.
     virtual_batch_size : int, default=128
+        Rows per ghost batch; >= 2.
     momentum : float, default=0.02
-        Of every ghost batch norm (the input batch norm uses 0.01).
+        Of every ghost batch norm (the input batch norm uses 0.01); in [0, 1].
     mask_type : {"sparsemax", "entmax"}, default="sparsemax"
     group_matrix : torch.Tensor of shape (n_groups, n_features) or None
         ``group_matrix[g, j] = 1`` when column ``j`` belongs to group ``g``:
         masks are computed per group and every member shares its group's
         value. None means one group per column.
     epsilon : float, default=1e-15
-        Inside ``log(M + epsilon)`` of the entropy.
+        Inside ``log(M + epsilon)`` of the entropy; > 0.
 
     Attributes
     ----------
@@ -282,23 +379,45 @@ class TabNetEncoder(nn.Module):
     -----
     - Input: ``x`` ``(n, n_features)``, optional ``prior`` ``(n, n_groups)``.
     - Output: list of ``n_steps`` tensors ``ReLU(d[i])`` of shape ``(n, n_d)``.
+
+    Examples
+    --------
+    >>> import torch
+    >>> from skgates.nn import TabNetEncoder
+    >>> steps = TabNetEncoder(5, n_d=4, n_a=4, n_steps=2, virtual_batch_size=8)(torch.randn(16, 5))
+    >>> len(steps), steps[0].shape
+    (2, torch.Size([16, 4]))
     """
 
     def __init__(self, n_features, n_d=8, n_a=8, n_steps=3, gamma=1.3, n_independent=2, n_shared=2,
                  virtual_batch_size=128, momentum=0.02, mask_type="sparsemax", group_matrix=None,
                  epsilon=1e-15):
         super().__init__()
-        if n_steps < 1:
-            raise ValueError(f"n_steps must be >= 1, got {n_steps}.")
+        n_features = check_int(n_features, "n_features", 1)
+        n_d, n_a = check_int(n_d, "n_d", 1), check_int(n_a, "n_a", 1)
+        n_steps = check_int(n_steps, "n_steps", 1)
+        gamma = check_real(gamma, "gamma", low=1.0)
+        n_independent = check_int(n_independent, "n_independent", 0)
+        n_shared = check_int(n_shared, "n_shared", 0)
         if n_independent == 0 and n_shared == 0:
             raise ValueError("n_independent and n_shared cannot both be 0.")
+        check_int(virtual_batch_size, "virtual_batch_size", 2)
+        check_real(momentum, "momentum", 0.0, 1.0)
+        check_option(mask_type, "mask_type", MASK_TYPES)
+        epsilon = check_real(epsilon, "epsilon", low=0.0, low_open=True)
         self.n_d, self.n_a, self.n_steps = n_d, n_a, n_steps
-        self.gamma, self.epsilon = float(gamma), float(epsilon)
+        self.gamma, self.epsilon = gamma, epsilon
         if group_matrix is None:
             self.register_buffer("group_matrix", None)
             self.n_groups = n_features
         else:
-            self.register_buffer("group_matrix", torch.as_tensor(group_matrix, dtype=torch.float32))
+            group_matrix = torch.as_tensor(group_matrix, dtype=torch.float32)
+            if group_matrix.ndim != 2 or group_matrix.shape[1] != n_features or not len(group_matrix):
+                raise ValueError(
+                    f"group_matrix must have shape (n_groups, n_features={n_features}), got "
+                    f"{tuple(group_matrix.shape)}."
+                )
+            self.register_buffer("group_matrix", group_matrix)
             self.n_groups = self.group_matrix.shape[0]
         # Plain batch norm of the whole batch (one "virtual batch"), which also accepts one row.
         self.initial_bn = GhostBatchNorm1d(n_features, virtual_batch_size=2 ** 62, momentum=0.01)
@@ -374,19 +493,40 @@ class TabNetDecoder(nn.Module):
     Parameters
     ----------
     n_features : int
-    n_d : int
-    n_steps : int
+        Output width (the embedded input); >= 1.
+    n_d : int, default=8
+        Width of each step output; >= 1.
+    n_steps : int, default=3
+        Number of step outputs; >= 1.
     n_independent, n_shared : int, default=1
+        GLU layers per step-dependent block and in the shared block; >= 0,
+        not both 0 (``n_indep_decoder`` and ``n_shared_decoder`` of
+        :class:`TabNetPretraining`).
     virtual_batch_size, momentum : int, float
+        As for :class:`GLULayer`.
 
     Shape
     -----
     - Input: list of ``n_steps`` tensors ``(n, n_d)``. Output: ``(n, n_features)``.
+
+    Examples
+    --------
+    >>> import torch
+    >>> from skgates.nn import TabNetDecoder
+    >>> decoder = TabNetDecoder(5, n_d=4, n_steps=2, virtual_batch_size=8)
+    >>> decoder([torch.randn(16, 4), torch.randn(16, 4)]).shape
+    torch.Size([16, 5])
     """
 
     def __init__(self, n_features, n_d=8, n_steps=3, n_independent=1, n_shared=1,
                  virtual_batch_size=128, momentum=0.02):
         super().__init__()
+        n_features = check_int(n_features, "n_features", 1)
+        n_d, n_steps = check_int(n_d, "n_d", 1), check_int(n_steps, "n_steps", 1)
+        n_independent = check_int(n_independent, "n_independent", 0)
+        n_shared = check_int(n_shared, "n_shared", 0)
+        if n_independent == 0 and n_shared == 0:
+            raise ValueError("n_independent and n_shared cannot both be 0.")
         shared = nn.ModuleList()
         for _ in range(n_shared):
             fc = nn.Linear(n_d, 2 * n_d, bias=False)
@@ -429,6 +569,44 @@ def _group_matrix(n_features, groups, column_of):
     return matrix, group_of_column
 
 
+def _check_int_list(values, name):
+    """``values`` as a list of ints, or a ``TypeError`` naming ``name``."""
+    if isinstance(values, (str, bytes)) or not hasattr(values, "__iter__"):
+        raise TypeError(f"{name} must be a sequence of ints, got {values!r}.")
+    values = list(values)
+    if not all(_is_int(v) for v in values):
+        raise TypeError(f"{name} must be a sequence of ints, got {values!r}.")
+    return [int(v) for v in values]
+
+
+def _check_groups(grouped_features, n_features):
+    """``grouped_features`` as a list of lists: non-empty, disjoint groups of valid columns."""
+    if grouped_features is None:
+        return []
+    expected = "grouped_features must be a list of lists of column indices"
+    if isinstance(grouped_features, (str, bytes)) or not hasattr(grouped_features, "__iter__"):
+        raise TypeError(f"{expected}, got {grouped_features!r}.")
+    seen, groups = set(), []
+    for group in grouped_features:
+        if isinstance(group, (str, bytes)) or not hasattr(group, "__iter__"):
+            raise TypeError(f"{expected}, got the entry {group!r}.")
+        group = list(group)
+        if not group:
+            raise ValueError("grouped_features holds an empty group.")
+        for j in group:
+            if not _is_int(j):
+                raise TypeError(f"grouped_features entries must be ints, got {j!r}.")
+            if not 0 <= j < n_features:
+                raise ValueError(f"grouped_features holds column {j}, outside the {n_features} "
+                                 "input columns.")
+            if j in seen:
+                raise ValueError(f"grouped_features overlap: column {j} is in two groups "
+                                 "(or twice in one).")
+            seen.add(j)
+        groups.append([int(j) for j in group])
+    return groups
+
+
 class _TabNetBase(nn.Module):
     """Embedding + encoder shared by :class:`TabNet` and :class:`TabNetPretraining`."""
 
@@ -436,10 +614,10 @@ class _TabNetBase(nn.Module):
                  virtual_batch_size, momentum, mask_type, cat_idxs, cat_dims, cat_emb_dims,
                  grouped_features, epsilon):
         super().__init__()
-        self.n_features = n_features
+        self.n_features = n_features = check_int(n_features, "n_features", 1)
         self.embedding = CategoricalEmbedding(n_features, cat_idxs or (), cat_dims or (),
                                               cat_emb_dims or ())
-        groups = [list(g) for g in (grouped_features or ())]
+        groups = _check_groups(grouped_features, n_features)
         found = _group_matrix(n_features, groups, self.embedding.column_of)
         if found is None:
             group_matrix, group_of_column = None, list(range(n_features))
@@ -485,18 +663,20 @@ class TabNet(_TabNetBase):
     Parameters
     ----------
     n_features : int
-        Input columns (categorical ones hold integer codes).
+        Input columns (categorical ones hold integer codes); >= 1.
     n_outputs : int
-        Outputs (logits for classification).
+        Outputs (logits for classification); >= 1.
     n_d, n_a, n_steps, gamma, n_independent, n_shared, virtual_batch_size, momentum, mask_type
         See :class:`TabNetEncoder`.
     lambda_sparse : float, default=1e-3
-        Weight of the mask entropy in :meth:`penalty`.
+        Weight of the mask entropy in :meth:`penalty`; finite, >= 0.
     cat_idxs, cat_dims, cat_emb_dims : sequences of int, default=()
         See :class:`CategoricalEmbedding`.
     grouped_features : sequence of sequences of int, default=()
-        Groups of input columns that share one mask value.
+        Groups of input columns that share one mask value: non-empty,
+        disjoint, of column indices in ``[0, n_features)``.
     epsilon : float, default=1e-15
+        See :class:`TabNetEncoder`.
 
     Shape
     -----
@@ -516,10 +696,12 @@ class TabNet(_TabNetBase):
                  n_shared=2, virtual_batch_size=128, momentum=0.02, mask_type="sparsemax",
                  lambda_sparse=1e-3, cat_idxs=(), cat_dims=(), cat_emb_dims=(), grouped_features=(),
                  epsilon=1e-15):
+        n_outputs = check_int(n_outputs, "n_outputs", 1)
+        lambda_sparse = check_real(lambda_sparse, "lambda_sparse", low=0.0)
         super().__init__(n_features, n_d, n_a, n_steps, gamma, n_independent, n_shared,
                          virtual_batch_size, momentum, mask_type, cat_idxs, cat_dims, cat_emb_dims,
                          grouped_features, epsilon)
-        self.lambda_sparse = float(lambda_sparse)
+        self.lambda_sparse = lambda_sparse
         self.head = nn.Linear(n_d, n_outputs, bias=False)
         _plain_init(self.head, n_d, n_outputs)
 
@@ -544,9 +726,12 @@ class TabNetPretraining(_TabNetBase):
     Parameters
     ----------
     n_features : int
+        Input columns; >= 1.
     pretraining_ratio : float, default=0.2
+        Probability of hiding each (row, group), in (0, 1).
     n_shared_decoder, n_indep_decoder : int, default=1
-        GLU layers of the decoder's shared and step-dependent blocks.
+        GLU layers of the decoder's shared and step-dependent blocks; >= 0,
+        not both 0.
     other parameters
         As for :class:`TabNet`.
 
@@ -556,16 +741,33 @@ class TabNetPretraining(_TabNetBase):
     - Output: tuple ``(reconstruction, embedded, hidden)``, each
       ``(n, n_embedded)``: the decoder's output, the embedded input it should
       match and the 0/1 indicator of hidden entries (all ones in eval mode).
+
+    Examples
+    --------
+    >>> import torch
+    >>> from skgates.nn import TabNetPretraining, TabNetPretrainingLoss
+    >>> net = TabNetPretraining(5, n_d=4, n_a=4, n_steps=2, virtual_batch_size=16)
+    >>> reconstruction, embedded, hidden = net(torch.randn(32, 5))
+    >>> reconstruction.shape
+    torch.Size([32, 5])
+    >>> TabNetPretrainingLoss()((reconstruction, embedded, hidden)).shape
+    torch.Size([])
     """
 
     def __init__(self, n_features, pretraining_ratio=0.2, n_d=8, n_a=8, n_steps=3, gamma=1.3,
                  n_independent=2, n_shared=2, virtual_batch_size=128, momentum=0.02,
                  mask_type="sparsemax", cat_idxs=(), cat_dims=(), cat_emb_dims=(),
                  grouped_features=(), n_shared_decoder=1, n_indep_decoder=1, epsilon=1e-15):
+        pretraining_ratio = check_real(pretraining_ratio, "pretraining_ratio", 0.0, 1.0,
+                                       low_open=True, high_open=True)
+        n_shared_decoder = check_int(n_shared_decoder, "n_shared_decoder", 0)
+        n_indep_decoder = check_int(n_indep_decoder, "n_indep_decoder", 0)
+        if n_shared_decoder == 0 and n_indep_decoder == 0:
+            raise ValueError("n_shared_decoder and n_indep_decoder cannot both be 0.")
         super().__init__(n_features, n_d, n_a, n_steps, gamma, n_independent, n_shared,
                          virtual_batch_size, momentum, mask_type, cat_idxs, cat_dims, cat_emb_dims,
                          grouped_features, epsilon)
-        self.pretraining_ratio = float(pretraining_ratio)
+        self.pretraining_ratio = pretraining_ratio
         self.decoder = TabNetDecoder(self.embedding.out_features, n_d=n_d, n_steps=n_steps,
                                      n_independent=n_indep_decoder, n_shared=n_shared_decoder,
                                      virtual_batch_size=virtual_batch_size, momentum=momentum)
@@ -592,6 +794,11 @@ class TabNetPretrainingLoss(nn.Module):
     column's variance in the batch (columns with zero variance use the mean
     variance).
 
+    Parameters
+    ----------
+    eps : float, default=1e-9
+        Smallest variance used for a column; > 0.
+
     Shape
     -----
     - Input: ``y_pred = (reconstruction, embedded, hidden)`` from
@@ -601,7 +808,7 @@ class TabNetPretrainingLoss(nn.Module):
 
     def __init__(self, eps=1e-9):
         super().__init__()
-        self.eps = eps
+        self.eps = check_real(eps, "eps", low=0.0, low_open=True)
 
     def forward(self, y_pred, y_true=None):
         reconstruction, embedded, hidden = y_pred

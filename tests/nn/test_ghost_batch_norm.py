@@ -73,6 +73,27 @@ def test_single_row_chunk_leaves_running_stats_alone():
     torch.testing.assert_close(gbn.running_var, torch.ones(2))
 
 
-def test_bad_virtual_batch_size():
-    with pytest.raises(ValueError, match="virtual_batch_size"):
-        GhostBatchNorm1d(3, virtual_batch_size=0)
+@pytest.mark.parametrize("kwargs, error, match", [
+    # a ghost batch of one row has no variance: refused when built, not a ZeroDivisionError later
+    (dict(virtual_batch_size=1), ValueError, "virtual_batch_size must be an int >= 2, got 1"),
+    (dict(virtual_batch_size=0), ValueError, "virtual_batch_size must be an int >= 2, got 0"),
+    (dict(virtual_batch_size=16.0), TypeError, "virtual_batch_size must be an int >= 2"),
+    (dict(momentum=1.5), ValueError, r"momentum must be a number in \[0, 1\], got 1.5"),
+    (dict(momentum=-0.1), ValueError, "momentum"),
+    (dict(eps=0.0), ValueError, "eps must be a finite number > 0, got 0.0"),
+    (dict(num_features=0), ValueError, "num_features must be an int >= 1, got 0"),
+])
+def test_bad_arguments_are_named(kwargs, error, match):
+    with pytest.raises(error, match=match):
+        GhostBatchNorm1d(**{"num_features": 3, **kwargs})
+
+
+def test_smallest_virtual_batch_trains():
+    torch.manual_seed(2)
+    x = torch.randn(9, 3, dtype=torch.float64)  # chunks of 2, 2, 2, 2 and a single row
+    gbn = GhostBatchNorm1d(3, virtual_batch_size=2, momentum=0.1).double()
+    expected, bn = chunked_reference(x, 2, 0.1)
+    out = gbn(x)
+    assert torch.isfinite(out).all()
+    torch.testing.assert_close(out, expected.detach(), atol=1e-4, rtol=1e-6)
+    torch.testing.assert_close(gbn.running_var, bn.running_var)

@@ -5,7 +5,8 @@ import pytest
 import torch
 
 from skgates.nn.tabnet import (
-    CategoricalEmbedding, GLUBlock, TabNet, TabNetEncoder, TabNetPretraining, TabNetPretrainingLoss,
+    AttentiveTransformer, CategoricalEmbedding, FeatureTransformer, GLUBlock, GLULayer, TabNet,
+    TabNetDecoder, TabNetEncoder, TabNetPretraining, TabNetPretrainingLoss,
 )
 
 
@@ -172,3 +173,87 @@ def test_short_last_batch_and_single_row_forward():
     net = small_net()
     assert net(torch.randn(33, 6)).shape == (33, 2)  # chunks of 16, 16 and 1
     assert net(torch.randn(1, 6)).shape == (1, 2)
+
+
+@pytest.mark.parametrize("kwargs, error, match", [
+    (dict(n_d=0), ValueError, "n_d must be an int >= 1, got 0"),
+    (dict(n_a=2.0), TypeError, "n_a must be an int >= 1, got 2.0"),
+    (dict(n_steps=0), ValueError, "n_steps must be an int >= 1, got 0"),
+    (dict(gamma=0.9), ValueError, "gamma must be a finite number >= 1, got 0.9"),
+    (dict(gamma=float("nan")), ValueError, "gamma must be a finite number >= 1, got nan"),
+    (dict(n_independent=-1), ValueError, "n_independent must be an int >= 0, got -1"),
+    (dict(n_shared=True), TypeError, "n_shared must be an int >= 0, got True"),
+    (dict(n_independent=0, n_shared=0), ValueError, "n_independent and n_shared cannot both be 0"),
+    (dict(virtual_batch_size=1), ValueError, "virtual_batch_size must be an int >= 2, got 1"),
+    (dict(momentum=2.0), ValueError, r"momentum must be a number in \[0, 1\], got 2.0"),
+    (dict(mask_type="softmax"), ValueError,
+     "Unknown mask_type 'softmax'; mask_type must be one of 'sparsemax', 'entmax'"),
+    (dict(lambda_sparse=-1e-3), ValueError, "lambda_sparse must be a finite number >= 0"),
+    (dict(epsilon=0.0), ValueError, "epsilon must be a finite number > 0, got 0.0"),
+    (dict(n_outputs=0), ValueError, "n_outputs must be an int >= 1, got 0"),
+    (dict(n_features=0), ValueError, "n_features must be an int >= 1, got 0"),
+    (dict(grouped_features=[[0, 1], [1, 2]]), ValueError, "grouped_features overlap: column 1"),
+    (dict(grouped_features=[[0, 9]]), ValueError, "grouped_features holds column 9, outside"),
+    (dict(grouped_features=[[]]), ValueError, "grouped_features holds an empty group"),
+    (dict(grouped_features=[0, 1]), TypeError, "grouped_features must be a list of lists"),
+    (dict(grouped_features=[[0, 1.0]]), TypeError, "grouped_features entries must be ints"),
+    (dict(cat_idxs=[6], cat_dims=[3], cat_emb_dims=[1]), ValueError,
+     "cat_idxs holds 6, outside the 6 input columns"),
+    (dict(cat_idxs=[1, 1], cat_dims=[3, 3], cat_emb_dims=[1, 1]), ValueError,
+     "cat_idxs lists a column twice"),
+    (dict(cat_idxs=[1], cat_dims=[3, 4], cat_emb_dims=[1]), ValueError,
+     r"cat_dims must hold one int >= 1 per categorical column \(1, as cat_idxs\)"),
+    (dict(cat_idxs=[1], cat_dims=[3], cat_emb_dims=[0]), ValueError, "cat_emb_dims must hold"),
+    (dict(cat_idxs="1"), TypeError, "cat_idxs must be a sequence of ints"),
+])
+def test_tabnet_arguments_are_checked_and_named(kwargs, error, match):
+    arguments = dict(n_features=6, n_outputs=2, virtual_batch_size=16)
+    arguments.update(kwargs)
+    with pytest.raises(error, match=match):
+        TabNet(**arguments)
+
+
+@pytest.mark.parametrize("kwargs, match", [
+    (dict(pretraining_ratio=0.0), r"pretraining_ratio must be a number in \(0, 1\), got 0.0"),
+    (dict(pretraining_ratio=1.0), r"pretraining_ratio must be a number in \(0, 1\), got 1.0"),
+    (dict(n_shared_decoder=0, n_indep_decoder=0),
+     "n_shared_decoder and n_indep_decoder cannot both be 0"),
+    (dict(n_indep_decoder=-1), "n_indep_decoder must be an int >= 0, got -1"),
+])
+def test_pretraining_arguments_are_checked_and_named(kwargs, match):
+    with pytest.raises(ValueError, match=match):
+        TabNetPretraining(4, virtual_batch_size=16, **kwargs)
+
+
+def test_building_blocks_check_their_arguments():
+    with pytest.raises(ValueError, match=r"fc must be a Linear\(3, 8\)"):
+        GLULayer(3, 4, fc=torch.nn.Linear(3, 4, bias=False))
+    with pytest.raises(TypeError, match="fc must be a Linear or None"):
+        GLULayer(3, 4, fc="shared")
+    with pytest.raises(ValueError, match="n_layers must be an int >= 1, got 0"):
+        GLUBlock(3, 3, n_layers=0)
+    with pytest.raises(ValueError, match=r"in_features \(3\) must equal out_features \(4\)"):
+        GLUBlock(3, 4, n_layers=2)
+    with pytest.raises(ValueError, match="n_independent and n_shared cannot both be 0"):
+        FeatureTransformer(3, 4, None, 0)
+    with pytest.raises(ValueError, match="mask_type"):
+        AttentiveTransformer(3, 4, mask_type="softmax")
+    with pytest.raises(ValueError, match="n_independent and n_shared cannot both be 0"):
+        TabNetDecoder(4, n_independent=0, n_shared=0)
+    with pytest.raises(ValueError, match=r"group_matrix must have shape \(n_groups, n_features=4\)"):
+        TabNetEncoder(4, group_matrix=torch.ones(2, 3))
+    with pytest.raises(ValueError, match="eps must be a finite number > 0"):
+        TabNetPretrainingLoss(eps=-1.0)
+    # numpy scalars, as an estimator may pass them, are fine
+    net = TabNet(np.int64(4), np.int64(2), n_d=np.int64(4), gamma=np.float64(1.2),
+                 momentum=np.float32(0.1), virtual_batch_size=np.int64(8))
+    assert net(torch.randn(16, 4)).shape == (16, 2)
+
+
+def test_a_diverging_network_gives_nan_not_an_index_error():
+    net = small_net()
+    with torch.no_grad():
+        net.encoder.attentive_transformers[0].fc.weight.fill_(float("nan"))
+    out = net(torch.randn(32, 6))
+    assert torch.isnan(out).all()
+    assert not torch.isfinite(torch.nn.functional.cross_entropy(out, torch.zeros(32).long()))
