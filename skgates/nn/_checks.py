@@ -23,16 +23,16 @@ def _is_real(value):
     return isinstance(value, numbers.Real) and not isinstance(value, bool)
 
 
-def check_int(value, name, min_val=None):
-    """Return ``value`` as an ``int`` after checking it is an int ``>= min_val``.
+def check_int(value, name, min_val=None, max_val=None):
+    """Return ``value`` as an ``int`` after checking it is an int in ``[min_val, max_val]``.
 
     Parameters
     ----------
     value : object
     name : str
         The argument's name, for the message.
-    min_val : int or None, default=None
-        Smallest allowed value; None for no bound.
+    min_val, max_val : int or None, default=None
+        Smallest and largest allowed values; None for no bound.
 
     Returns
     -------
@@ -43,12 +43,19 @@ def check_int(value, name, min_val=None):
     TypeError
         When ``value`` is not an integer (a bool or a float such as ``2.0`` is not).
     ValueError
-        When ``value < min_val``.
+        When ``value`` is out of bounds.
     """
-    expected = "an int" if min_val is None else f"an int >= {min_val}"
+    if min_val is not None and max_val is not None:
+        expected = f"an int in [{min_val}, {max_val}]"
+    elif min_val is not None:
+        expected = f"an int >= {min_val}"
+    elif max_val is not None:
+        expected = f"an int <= {max_val}"
+    else:
+        expected = "an int"
     if not _is_int(value):
         raise TypeError(f"{name} must be {expected}, got {value!r}.")
-    if min_val is not None and value < min_val:
+    if (min_val is not None and value < min_val) or (max_val is not None and value > max_val):
         raise ValueError(f"{name} must be {expected}, got {value!r}.")
     return int(value)
 

@@ -1,13 +1,21 @@
 """DropConnect (Wan et al., 2013): drop individual weights, with a fresh mask for every example."""
 
 import math
-import numbers
 
 import torch
 from torch import nn
 from torch.nn import functional as F
 
+from ._checks import check_int, check_module, check_option, check_real, check_sizes
+from .mlp import check_activation
+
 INFERENCE = ("mean", "gaussian")
+
+#: Largest seed of the Gaussian-inference draws (exclusive), as ``torch.Generator`` takes it.
+SEED_LIMIT = 2 ** 63
+
+#: Elements of ``mean + std * noise`` made at once by Gaussian inference.
+_GAUSSIAN_ELEMENTS = 1 << 22
 
 #: Mask elements drawn at once by default on CPU (cache-sized) and on CUDA (fewer launches).
 DEFAULT_CHUNK_ELEMENTS = {"cpu": 1 << 18, "cuda": 1 << 24}
@@ -144,32 +152,41 @@ class DropConnectLinear(nn.Linear):
       ``activation``).
     - ``inference="gaussian"``: the paper's moment matching. The masked
       pre-activation of a row is approximated by a Gaussian with its exact
-      mean ``W x + b`` and variance ``p / (1 - p) * (W * W) (x * x)``
-      (:meth:`moments`); the output is the average of ``activation(u)``
-      over ``n_samples`` draws ``u``. Without an activation the average of
-      the draws is returned, an unbiased but noisy estimate of the mean.
+      mean ``m = W x + b`` and variance ``v = p / (1 - p) * (W * W) (x * x)``
+      (:meth:`moments`); the output is the Monte-Carlo average of
+      ``activation(m + sqrt(v) * z_k)`` over ``n_samples`` standard-normal
+      draws ``z_k`` (one per output unit). The draws are *common random
+      numbers*: drawn from a generator seeded with ``seed``, the same for
+      every row, every call and every device, so the evaluation output is a
+      deterministic function of the row, whatever else is in its batch and
+      wherever it sits there; it is an unbiased estimate of the expected
+      activation, with an error of order ``1 / sqrt(n_samples)`` that is
+      fixed for a row. Without an activation the average is ``m`` plus such
+      an error.
 
     Parameters
     ----------
-    in_features : int
-        Size of each input row.
-    out_features : int
-        Size of each output row.
     bias : bool, default=True
         Learn an additive bias (never dropped).
+    in_features, out_features : int
+        Sizes of each input and output row; >= 1 (as ``nn.Linear``).
     p : float, default=0.5
         Probability of dropping each weight, in [0, 1).
     inference : {"mean", "gaussian"}, default="mean"
         Evaluation-mode behaviour, see above.
     n_samples : int, default=100
-        Gaussian draws per row with ``inference="gaussian"``; >= 1.
+        Gaussian draws with ``inference="gaussian"``; >= 1.
     activation : torch.nn.Module or None, default=None
         Elementwise activation applied to the output (inside the layer, so
         that Gaussian inference can average it). None is the identity.
     chunk_elements : int or None, default=None
         Mask elements drawn at once in training (at least one row's
-        ``out x in``); trades memory for Python overhead. None means
+        ``out x in``); trades memory for Python overhead; >= 1. None means
         ``2**18`` on CPU (cache-sized) and ``2**24`` on CUDA.
+    seed : int, default=0
+        Seed of the ``n_samples`` standard-normal draws of Gaussian
+        inference, in ``[0, 2**63)``; the attribute can be changed later.
+        Training masks do not use it (they come from torch's global RNG).
 
     Attributes
     ----------
@@ -194,38 +211,34 @@ class DropConnectLinear(nn.Linear):
     >>> x = torch.randn(1, 4)
     >>> bool(torch.allclose(layer(x), torch.nn.functional.linear(x, layer.weight, layer.bias)))
     True
+
+    Gaussian inference gives a row the same output alone and inside any batch:
+
+    >>> gaussian = DropConnectLinear(4, 3, inference="gaussian", activation=torch.nn.ReLU()).eval()
+    >>> batch = torch.randn(5, 4)
+    >>> bool(torch.allclose(gaussian(batch)[2:3], gaussian(batch[2:3])))
+    True
     """
 
     def __init__(self, in_features, out_features, bias=True, p=0.5, inference="mean",
-                 n_samples=100, activation=None, chunk_elements=None,
+                 n_samples=100, activation=None, chunk_elements=None, seed=0,
                  device=None, dtype=None):
-        if not isinstance(p, numbers.Real) or isinstance(p, bool) or not 0 <= p < 1:
-            raise ValueError(
-                f"DropConnectLinear: p (drop probability) must be in [0, 1), got {p!r}.")
-        if inference not in INFERENCE:
-            raise ValueError(
-                f"DropConnectLinear: unknown inference {inference!r}; expected one of "
-                f"{', '.join(map(repr, INFERENCE))}."
-            )
-        if (not isinstance(n_samples, numbers.Integral) or isinstance(n_samples, bool)
-                or n_samples < 1):
-            raise ValueError(
-                f"DropConnectLinear: n_samples must be an int >= 1, got {n_samples!r}.")
-        if activation is not None and not isinstance(activation, nn.Module):
-            raise TypeError(
-                "DropConnectLinear: activation must be a torch.nn.Module (e.g. nn.ReLU()) or None, "
-                f"got {type(activation).__name__}."
-            )
-        if chunk_elements is not None and (
-                not isinstance(chunk_elements, numbers.Integral) or chunk_elements < 1):
-            raise ValueError(
-                f"DropConnectLinear: chunk_elements must be an int >= 1, got {chunk_elements!r}.")
+        in_features = check_int(in_features, "in_features", 1)
+        out_features = check_int(out_features, "out_features", 1)
+        p = check_real(p, "p", 0.0, 1.0, high_open=True)
+        check_option(inference, "inference", INFERENCE)
+        n_samples = check_int(n_samples, "n_samples", 1)
+        check_module(activation, "activation", none=True)
+        if chunk_elements is not None:
+            chunk_elements = check_int(chunk_elements, "chunk_elements", 1)
+        seed = check_int(seed, "seed", 0, SEED_LIMIT - 1)
         super().__init__(in_features, out_features, bias=bias, device=device, dtype=dtype)
-        self.p = float(p)
+        self.p = p
         self.inference = inference
-        self.n_samples = int(n_samples)
+        self.n_samples = n_samples
         self.activation = activation
-        self.chunk_elements = None if chunk_elements is None else int(chunk_elements)
+        self.chunk_elements = chunk_elements
+        self.seed = seed
 
     @property
     def keep_probability(self):
@@ -278,18 +291,35 @@ class DropConnectLinear(nn.Linear):
         var = (1.0 - q) / q * F.linear(x * x, self.weight * self.weight)
         return mean, var
 
+    def gaussian_draws(self, dtype=torch.float32, device="cpu"):
+        """The standard-normal draws ``z`` of Gaussian inference, ``(n_samples, out_features)``.
+
+        Drawn in float64 on the CPU from a generator seeded with ``seed``,
+        then cast: the same numbers on every call, device and dtype.
+        """
+        generator = torch.Generator().manual_seed(self.seed)
+        draws = torch.randn((self.n_samples, self.out_features), generator=generator,
+                            dtype=torch.float64)
+        return draws.to(device=device, dtype=dtype)
+
     def _gaussian_inference(self, x):
         mean, var = self.moments(x)
-        std = var.clamp_min(0).sqrt()
-        per_group = max(1, (1 << 22) // max(1, mean.numel()))
-        total = torch.zeros_like(mean)
-        done = 0
-        while done < self.n_samples:
-            k = min(per_group, self.n_samples - done)
-            noise = torch.randn((k, *mean.shape), dtype=mean.dtype, device=mean.device)
-            total = total + self._activate(mean + std * noise).sum(0)
-            done += k
-        return total / self.n_samples
+        shape = mean.shape
+        mean = mean.reshape(-1, self.out_features)
+        std = var.clamp_min(0).sqrt().reshape(-1, self.out_features)
+        draws = self.gaussian_draws(mean.dtype, mean.device)[:, None, :]  # (k, 1, out)
+        # Groups of draws and of rows are cut by sizes that do not depend on the batch,
+        # so a row's sum runs over the same groups alone or among others.
+        per_group = max(1, min(self.n_samples, _GAUSSIAN_ELEMENTS // self.out_features))
+        rows = max(1, _GAUSSIAN_ELEMENTS // (per_group * self.out_features))
+        out = torch.empty_like(mean)
+        for start in range(0, len(mean), rows):
+            m, s = mean[start:start + rows], std[start:start + rows]
+            total = torch.zeros_like(m)
+            for first in range(0, self.n_samples, per_group):
+                total = total + self._activate(m + s * draws[first:first + per_group]).sum(0)
+            out[start:start + rows] = total / self.n_samples
+        return out.reshape(shape)
 
     # --------------------------------------------- contractive closed form
     contractive_affine = True
@@ -299,8 +329,9 @@ class DropConnectLinear(nn.Linear):
         return self.activation
 
     def extra_repr(self):
+        gaussian = f", n_samples={self.n_samples}, seed={self.seed}"
         return (f"{super().extra_repr()}, p={self.p}, inference={self.inference!r}"
-                + (f", n_samples={self.n_samples}" if self.inference == "gaussian" else ""))
+                + (gaussian if self.inference == "gaussian" else ""))
 
 
 class DropConnectNetwork(nn.Module):
@@ -309,12 +340,20 @@ class DropConnectNetwork(nn.Module):
     Parameters
     ----------
     in_features : int
-    hidden_layer_sizes : sequence of int
+        Size of each input row; >= 1.
+    hidden_layer_sizes : int or sequence of int
+        Width of each hidden layer (each >= 1); an empty sequence gives a
+        plain linear model.
     out_features : int
-    activation : type of torch.nn.Module, default=torch.nn.ReLU
-        Elementwise activation class, instantiated inside every hidden layer.
+        Size of each output row; >= 1.
+    activation : {"identity", "logistic", "tanh", "relu"} or type of torch.nn.Module, default="relu"
+        Elementwise activation (see :func:`skgates.nn.mlp.check_activation`),
+        instantiated inside every hidden layer.
     p, inference, n_samples
         As for :class:`DropConnectLinear`.
+    seed : int, default=0
+        Hidden layer ``i`` draws its Gaussian-inference numbers with seed
+        ``seed + i``; ``seed + len(hidden_layer_sizes)`` must stay below ``2**63``.
 
     Attributes
     ----------
@@ -327,6 +366,9 @@ class DropConnectNetwork(nn.Module):
     - Input: ``(*, in_features)``
     - Output: ``(*, out_features)``
 
+    In training mode every row gets its own masks; in evaluation mode a row's
+    output does not depend on the other rows (see :class:`DropConnectLinear`).
+
     Examples
     --------
     >>> import torch
@@ -335,14 +377,23 @@ class DropConnectNetwork(nn.Module):
     torch.Size([3, 2])
     """
 
-    def __init__(self, in_features, hidden_layer_sizes, out_features, activation=nn.ReLU,
-                 p=0.5, inference="mean", n_samples=100):
+    def __init__(self, in_features, hidden_layer_sizes, out_features, activation="relu",
+                 p=0.5, inference="mean", n_samples=100, seed=0):
         super().__init__()
-        widths = [in_features, *hidden_layer_sizes]
+        in_features = check_int(in_features, "in_features", 1)
+        sizes = check_sizes(hidden_layer_sizes)
+        out_features = check_int(out_features, "out_features", 1)
+        activation = check_activation(activation)
+        # checked here too: with no hidden layer no DropConnectLinear would see them
+        p = check_real(p, "p", 0.0, 1.0, high_open=True)
+        check_option(inference, "inference", INFERENCE)
+        n_samples = check_int(n_samples, "n_samples", 1)
+        seed = check_int(seed, "seed", 0, SEED_LIMIT - 1 - len(sizes))
+        widths = [in_features, *sizes]
         self.hidden = nn.ModuleList(
             DropConnectLinear(w_in, w_out, p=p, inference=inference, n_samples=n_samples,
-                              activation=activation())
-            for w_in, w_out in zip(widths[:-1], widths[1:])
+                              activation=activation(), seed=seed + i)
+            for i, (w_in, w_out) in enumerate(zip(widths[:-1], widths[1:]))
         )
         self.output = nn.Linear(widths[-1], out_features)
 

@@ -107,13 +107,28 @@ def test_gaussian_moments_match_sampled_masks():
     assert torch.all((samples.mean(0) - mean[0]).abs() < 4.5 * samples.std(0) / math.sqrt(n))
     # relative standard error of a sample variance: about sqrt(2 / n), more for non-Gaussian masks
     assert torch.allclose(samples.var(0), var[0], rtol=8 * math.sqrt(2 / n))
-    # Gaussian inference of one draw per row has the same mean and variance
-    gauss = DropConnectLinear(6, 3, p=0.4, inference="gaussian", n_samples=1).double()
+    # the Gaussian that inference draws from has the same mean and variance
+    recorder = Recorder()
+    gauss = DropConnectLinear(6, 3, p=0.4, inference="gaussian", n_samples=n,
+                              activation=recorder).double()
     gauss.load_state_dict(layer.state_dict())
     with torch.no_grad():
-        draws = gauss.eval()(x.expand(n, 6))
+        gauss.eval()(x)
+    draws = torch.cat(recorder.inputs).reshape(n, 3)
     assert torch.all((draws.mean(0) - mean[0]).abs() < 4.5 * draws.std(0) / math.sqrt(n))
     assert torch.allclose(draws.var(0), var[0], rtol=6 * math.sqrt(2 / n))
+
+
+class Recorder(torch.nn.Module):
+    """The identity, keeping what it was given."""
+
+    def __init__(self):
+        super().__init__()
+        self.inputs = []
+
+    def forward(self, u):
+        self.inputs.append(u.detach().clone())
+        return u
 
 
 def test_gaussian_inference_averages_the_activation():
@@ -160,15 +175,40 @@ def test_keep_probability(p, expected):
     assert abs(DropConnectLinear(2, 2, p=p).keep_probability - expected) <= 2.0 ** -16
 
 
-@pytest.mark.parametrize("kwargs, match", [
-    ({"p": 1.0}, r"\[0, 1\)"),
-    ({"p": -0.1}, r"\[0, 1\)"),
-    ({"inference": "median"}, "inference"),
-    ({"n_samples": 0}, "n_samples"),
+@pytest.mark.parametrize("kwargs, error, match", [
+    ({"p": 1.0}, ValueError, r"p must be a number in \[0, 1\), got 1.0"),
+    ({"p": -0.1}, ValueError, r"\[0, 1\)"),
+    ({"p": float("nan")}, ValueError, r"p must be a number in \[0, 1\), got nan"),
+    ({"p": "0.5"}, TypeError, r"p must be a number in \[0, 1\)"),
+    ({"inference": "median"}, ValueError,
+     "Unknown inference 'median'; inference must be one of 'mean', 'gaussian'"),
+    ({"n_samples": 0}, ValueError, "n_samples must be an int >= 1, got 0"),
+    ({"n_samples": 10.0}, TypeError, "n_samples must be an int >= 1, got 10.0"),
+    ({"activation": torch.nn.ReLU}, TypeError,
+     "activation must be a torch.nn.Module or None, got type"),
+    ({"chunk_elements": 0}, ValueError, "chunk_elements must be an int >= 1, got 0"),
+    ({"seed": -1}, ValueError, r"seed must be an int in \[0, 9223372036854775807\], got -1"),
+    ({"seed": 2 ** 63}, ValueError, "seed must be an int in"),
+    ({"in_features": 0}, ValueError, "in_features must be an int >= 1, got 0"),
+    ({"out_features": 2.0}, TypeError, "out_features must be an int >= 1, got 2.0"),
 ])
-def test_bad_arguments(kwargs, match):
-    with pytest.raises(ValueError, match=match):
-        DropConnectLinear(3, 2, **kwargs)
+def test_bad_arguments(kwargs, error, match):
+    with pytest.raises(error, match=match):
+        DropConnectLinear(**{"in_features": 3, "out_features": 2, **kwargs})
+
+
+@pytest.mark.parametrize("kwargs, error, match", [
+    ({"hidden_layer_sizes": (4, 0)}, ValueError, "hidden_layer_sizes"),
+    ({"activation": "swish"}, ValueError, "Unknown activation 'swish'"),
+    ({"hidden_layer_sizes": (), "p": 1.0}, ValueError, r"p must be a number in \[0, 1\)"),
+    ({"hidden_layer_sizes": (), "inference": "mode"}, ValueError, "inference"),
+    ({"hidden_layer_sizes": (), "n_samples": 0}, ValueError, "n_samples"),
+    ({"seed": 2 ** 63 - 1}, ValueError, "seed must be an int in"),  # the second layer's seed
+])
+def test_network_bad_arguments(kwargs, error, match):
+    with pytest.raises(error, match=match):
+        DropConnectNetwork(**{"in_features": 3, "hidden_layer_sizes": (4, 4), "out_features": 1,
+                              **kwargs})
 
 
 def test_wrong_last_dimension():
@@ -219,3 +259,84 @@ def test_drop_in_for_linear_and_no_bias():
     out = no_bias(x)
     out.sum().backward()
     assert no_bias.bias is None and no_bias.weight.grad.shape == (3, 5)
+
+
+# ------------------------------------------------ Gaussian inference: common random numbers
+def gaussian_layer(n_samples=100, seed=0):
+    torch.manual_seed(11)
+    layer = DropConnectLinear(6, 5, p=0.5, inference="gaussian", n_samples=n_samples,
+                              activation=torch.nn.ReLU(), seed=seed)
+    return layer.eval()
+
+
+def test_gaussian_output_of_a_row_does_not_depend_on_its_batch():
+    layer = gaussian_layer()
+    torch.manual_seed(12)
+    X = torch.randn(40, 6) * 2
+    with torch.no_grad():
+        alone = torch.cat([layer(X[i:i + 1]) for i in range(len(X))])
+        order = torch.randperm(len(X))
+        shuffled = torch.empty_like(alone)
+        shuffled[order] = layer(X[order])
+        large = layer(torch.cat([torch.randn(3000, 6), X, torch.randn(2000, 6)]))[3000:3040]
+        again = layer(X)
+        one_dimensional = layer(X[7])
+        three_dimensional = layer(X.reshape(8, 5, 6)).reshape(40, 5)
+    spread = alone.std().item()
+    for other in (shuffled, large, again, three_dimensional):
+        torch.testing.assert_close(other, alone, rtol=1e-5, atol=1e-5 * spread)
+    torch.testing.assert_close(one_dimensional, alone[7], rtol=1e-5, atol=1e-5 * spread)
+    # and it is not the mean network: the draws do average the activation
+    assert not torch.allclose(alone, torch.relu(F.linear(X, layer.weight, layer.bias)), atol=1e-3)
+
+
+def test_gaussian_draws_are_the_seeds():
+    layer = gaussian_layer(seed=3)
+    x = torch.randn(4, 6)
+    with torch.no_grad():
+        first = layer(x)
+        torch.manual_seed(99)  # the global RNG plays no part
+        assert torch.equal(layer(x), first)
+        other = gaussian_layer(seed=3)
+        other.load_state_dict(layer.state_dict())
+        assert torch.equal(other(x), first)
+        layer.seed = 4
+        assert not torch.allclose(layer(x), first)
+    draws = layer.gaussian_draws(torch.float64)
+    assert draws.shape == (100, 5) and draws.dtype == torch.float64
+    assert torch.equal(layer.gaussian_draws(), draws.float())
+    assert "seed=4" in repr(layer)
+
+
+def test_network_layers_get_their_own_seeds():
+    net = DropConnectNetwork(3, (4, 4), 1, inference="gaussian", seed=7)
+    assert [layer.seed for layer in net.hidden] == [7, 8]
+
+
+def test_gaussian_inference_still_estimates_the_expected_activation():
+    n_samples = 4000
+    layer = gaussian_layer(n_samples=n_samples).double()
+    torch.manual_seed(13)
+    X = torch.randn(300, 6, dtype=torch.float64)
+    with torch.no_grad():
+        out = layer(X)
+        m, v = layer.moments(X)
+    s = v.sqrt()
+    normal = torch.distributions.Normal(0.0, 1.0)
+    expected = m * normal.cdf(m / s) + s * normal.log_prob(m / s).exp()  # E[relu(N(m, s^2))]
+    # each row: an unbiased Monte-Carlo estimate, standard error below s / sqrt(n_samples)
+    assert torch.all((out - expected).abs() < 4.5 * s / math.sqrt(n_samples))
+    # so is the mean over rows
+    error = (out - expected).mean(0).abs()
+    assert torch.all(error < 4.5 * s.mean(0) / math.sqrt(n_samples))
+
+
+def test_gaussian_inference_groups_large_batches_without_changing_rows(monkeypatch):
+    from skgates.nn import dropconnect
+    layer = gaussian_layer(n_samples=50)
+    x = torch.randn(30, 6)
+    with torch.no_grad():
+        whole = layer(x)
+        monkeypatch.setattr(dropconnect, "_GAUSSIAN_ELEMENTS", 7 * 5)  # several groups of draws
+        grouped = layer(x)
+    torch.testing.assert_close(grouped, whole)
