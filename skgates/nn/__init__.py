@@ -11,7 +11,7 @@ from .tabnet import (
     AttentiveTransformer, CategoricalEmbedding, FeatureTransformer, GLUBlock, GLULayer, TabNet,
     TabNetDecoder, TabNetEncoder, TabNetPretraining, TabNetPretrainingLoss,
 )
-from .taildropout import TailDropout
+from .taildropout import TailDropout, TailDropoutRankerNetwork
 
 __all__ = [
     "AttentiveTransformer",
@@ -39,4 +39,5 @@ __all__ = [
     "TabNetPretraining",
     "TabNetPretrainingLoss",
     "TailDropout",
+    "TailDropoutRankerNetwork",
 ]

@@ -14,6 +14,9 @@ import numbers
 import torch
 from torch import nn
 
+from ._checks import check_int, check_module, check_real
+from .mlp import MLP
+
 #: Bisection steps when solving the scale from ``p`` (enough for float64).
 _BISECTION_STEPS = 80
 
@@ -75,22 +78,15 @@ def solve_scale(p, n_features):
     return math.exp(0.5 * (low + high))
 
 
-def _check_p(p):
-    if isinstance(p, bool) or not isinstance(p, numbers.Real) or not 0.0 <= p <= 1.0:
-        raise ValueError(f"TailDropout: p must be a number in [0, 1], got {p!r}.")
-    return float(p)
-
-
 def _check_dims(batch_dim, dropout_dim):
     if isinstance(batch_dim, bool) or not isinstance(batch_dim, (numbers.Integral, list, tuple)):
-        raise TypeError(f"TailDropout: batch_dim must be an int or a list of ints, got {batch_dim!r}.")
+        raise TypeError(f"batch_dim must be an int or a list of ints, got {batch_dim!r}.")
     batch_dims = (int(batch_dim),) if isinstance(batch_dim, numbers.Integral) else tuple(batch_dim)
     if not all(isinstance(d, numbers.Integral) and not isinstance(d, bool) for d in batch_dims):
-        raise TypeError(f"TailDropout: batch_dim must be an int or a list of ints, got {batch_dim!r}.")
-    if isinstance(dropout_dim, bool) or not isinstance(dropout_dim, numbers.Integral):
-        raise TypeError(f"TailDropout: dropout_dim must be an int, got {dropout_dim!r}.")
+        raise TypeError(f"batch_dim must be an int or a list of ints, got {batch_dim!r}.")
+    dropout_dim = check_int(dropout_dim, "dropout_dim")
     if len(set(batch_dims)) != len(batch_dims):
-        raise ValueError(f"TailDropout: batch_dim {batch_dim!r} repeats a dimension.")
+        raise ValueError(f"batch_dim {batch_dim!r} repeats a dimension.")
     return tuple(int(d) for d in batch_dims), int(dropout_dim)
 
 
@@ -159,7 +155,7 @@ class TailDropout(nn.Module):
 
     def __init__(self, p=0.5, batch_dim=0, dropout_dim=-1):
         super().__init__()
-        self.p = _check_p(p)
+        self.p = check_real(p, "p", 0.0, 1.0)
         self.batch_dims, self.dropout_dim = _check_dims(batch_dim, dropout_dim)
         self.batch_dim = batch_dim
         # k lives in a tensor so that torch.compile sees a changing k as data, not as a constant.
@@ -283,13 +279,15 @@ class TailDropoutRankerNetwork(nn.Module):
     Parameters
     ----------
     n_features : int
-        Number of input columns.
-    body : torch.nn.Module
+        Number of input columns; >= 1.
+    body : MLP
         An :class:`skgates.nn.MLP` reading ``2 * n_features`` inputs: the
         masked columns, then the mask itself (1 = kept), so the network can
         tell a dropped column from a column whose value is 0.
-    p : float in [0, 1], default=0.5
-        TailDropout's expected fraction of dropped columns.
+    p : float in (0, 1], default=0.5
+        TailDropout's expected fraction of dropped columns. 0 is refused:
+        the network would never see a column dropped and the columns could
+        not be ranked.
 
     Attributes
     ----------
@@ -303,14 +301,39 @@ class TailDropoutRankerNetwork(nn.Module):
     -----
     - Input: ``(n, n_features)``
     - Output: ``(n, n_outputs)``, the body's output.
+
+    The network is not a chain for the closed form of
+    :mod:`skgates.nn.contractive`: in training its input step multiplies
+    each row by its own random mask and appends the mask. Its contractive
+    penalty is computed by ``"autodiff"``, exactly, with fresh masks per row.
+
+    Examples
+    --------
+    >>> import torch
+    >>> from skgates.nn import MLP, TailDropoutRankerNetwork
+    >>> net = TailDropoutRankerNetwork(3, MLP(6, (8,), 1), p=0.5)
+    >>> net(torch.randn(4, 3)).shape
+    torch.Size([4, 1])
+    >>> _ = net.set_order([2, 0, 1]).eval()
+    >>> [out.shape[1] for out in net.prefix_outputs(torch.randn(4, 3), torch.tensor([2, 0, 1]))]
+    [1, 1, 1, 1]
     """
 
     def __init__(self, n_features, body, p=0.5):
         super().__init__()
+        n_features = check_int(n_features, "n_features", 1)
+        check_module(body, "body", MLP)
+        width = (body.hidden[0][0] if len(body.hidden) else body.output).in_features
+        if width != 2 * n_features:
+            raise ValueError(
+                f"body must read 2 * n_features = {2 * n_features} inputs (the masked columns, "
+                f"then the mask), got an MLP with in_features={width}."
+            )
+        p = check_real(p, "p", 0.0, 1.0, low_open=True)
         self.dropout = TailDropout(p)
         self.body = body
-        self.register_buffer("position", torch.arange(int(n_features)))
-        self.register_buffer("order_logits", torch.zeros(int(n_features)))
+        self.register_buffer("position", torch.arange(n_features))
+        self.register_buffer("order_logits", torch.zeros(n_features))
         self.mode = "random"
 
     def set_order_logits(self, logits):

@@ -9,7 +9,7 @@ import torch
 from scipy.linalg import subspace_angles
 from sklearn.decomposition import PCA
 
-from skgates.nn import TailDropout
+from skgates.nn import MLP, TailDropout, TailDropoutRankerNetwork
 from skgates.nn.taildropout import kept_fraction, solve_scale
 
 
@@ -184,9 +184,10 @@ def test_compile_does_not_recompile_for_each_k():
     dynamo.reset()
 
 
-@pytest.mark.parametrize("p", [-0.1, 1.5, float("nan"), "0.5"])
-def test_bad_p(p):
-    with pytest.raises(ValueError, match="p must be"):
+@pytest.mark.parametrize("p, error", [(-0.1, ValueError), (1.5, ValueError),
+                                      (float("nan"), ValueError), ("0.5", TypeError)])
+def test_bad_p(p, error):
+    with pytest.raises(error, match=r"p must be a number in \[0, 1\], got"):
         TailDropout(p)
 
 
@@ -219,9 +220,6 @@ def test_bad_dims():
 
 
 def _ranker_network(d=5, outputs=2):
-    from skgates.nn import MLP
-    from skgates.nn.taildropout import TailDropoutRankerNetwork
-
     torch.manual_seed(0)
     return TailDropoutRankerNetwork(d, MLP(2 * d, (8, 6), outputs), p=0.5)
 
@@ -258,3 +256,31 @@ def test_ranker_network_ordered_mode_keeps_prefixes_of_the_order():
     assert torch.all(in_order.diff(dim=1) <= 0)
     network.dropout.set_k(2)
     assert torch.equal(network._mask(torch.randn(3, 6))[0], torch.tensor([1.0, 0, 0, 1, 0, 0]))
+
+
+@pytest.mark.parametrize("args, error, match", [
+    ((0, MLP(0 + 2, (4,), 1)), ValueError, "n_features must be an int >= 1, got 0"),
+    ((3, MLP(6, (4,), 1), 0.0), ValueError, r"p must be a number in \(0, 1\], got 0.0"),
+    ((3, MLP(6, (4,), 1), 1.5), ValueError, r"p must be a number in \(0, 1\]"),
+    ((3, MLP(3, (4,), 1)), ValueError, "body must read 2 \\* n_features = 6 inputs"),
+    ((3, MLP(4, (), 1)), ValueError, "got an MLP with in_features=4"),
+    ((3, torch.nn.Linear(6, 1)), TypeError, "body must be a MLP, got Linear"),
+])
+def test_ranker_network_checks_its_arguments(args, error, match):
+    with pytest.raises(error, match=match):
+        TailDropoutRankerNetwork(*args)
+
+
+def test_ranker_network_contractive_penalty_is_exact_by_autodiff():
+    from skgates.nn import jacobian_sq_norms
+    from skgates.nn.contractive import linear_chain
+    network = _ranker_network(d=4).double().eval()
+    assert linear_chain(network)[0] is None  # not a chain: masks and their concatenation
+    x = torch.randn(3, 4, dtype=torch.float64)
+    norms = jacobian_sq_norms(network, x, "body.hidden.0")
+    for r in range(3):
+        def hidden(row):
+            mask = torch.ones_like(row)
+            return network.body.hidden[0](torch.cat([row * mask, mask]))
+        expected = torch.autograd.functional.jacobian(hidden, x[r]).pow(2).sum()
+        torch.testing.assert_close(norms[r, 0], expected)
