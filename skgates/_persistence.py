@@ -127,6 +127,11 @@ ALLOWED_CLASSES = {
     "sklearn.linear_model.RidgeClassifier": ("sklearn.linear_model", "RidgeClassifier"),
     "sklearn.linear_model.Lasso": ("sklearn.linear_model", "Lasso"),
     "sklearn.linear_model.ElasticNet": ("sklearn.linear_model", "ElasticNet"),
+    # skorch callbacks a user may pass as ``callbacks`` (saved without their training state)
+    "skorch.callbacks.EarlyStopping": ("skorch.callbacks", "EarlyStopping"),
+    "skorch.callbacks.GradientNormClipping": ("skorch.callbacks", "GradientNormClipping"),
+    "skorch.callbacks.LRScheduler": ("skorch.callbacks", "LRScheduler"),
+    "skorch.callbacks.ProgressBar": ("skorch.callbacks", "ProgressBar"),
 }
 
 #: Per-fit scratch attributes of the bridge: never saved, never pickled (they hold rows).
@@ -225,9 +230,7 @@ def _unsupported(value, where):
 
 
 def _encode(value, writer, where):
-    if value is None or isinstance(value, (bool, str)):
-        return value
-    if isinstance(value, int) and type(value) is int:
+    if value is None or type(value) in (bool, str, int):
         return value
     if type(value) is float:
         return value if math.isfinite(value) else {"__type__": "float", "value": repr(value)}
@@ -251,6 +254,8 @@ def _encode(value, writer, where):
         return {"__type__": "numpy.dtype", "dtype": _dtype_string(value, where)}
     if isinstance(value, type) and issubclass(value, np.generic):
         return {"__type__": "numpy.type", "dtype": _dtype_string(np.dtype(value), where)}
+    if value is print:  # the default ``sink`` of skorch's callbacks
+        return {"__type__": "builtins.print"}
     if isinstance(value, type) and value in _BUILTIN_TYPES.values():
         return {"__type__": "builtins.type", "name": value.__name__}
     if isinstance(value, np.random.RandomState):
@@ -299,9 +304,10 @@ def _encode_object(obj, writer, where):
     if getattr(cls, "__slots__", None) or not hasattr(obj, "__dict__"):
         raise _unsupported(obj, where)
     attributes, nets = {}, {}
+    callback = _is_callback(obj)
     for key, item in vars(obj).items():
-        if key in _TRANSIENT_ATTRIBUTES:
-            continue
+        if key in _TRANSIENT_ATTRIBUTES or (callback and key.endswith("_")):
+            continue  # a skorch callback's "_" attributes are its state in a training run
         _check_attribute_name(key, f"{where}.{key}", PersistenceError)
         if _is_net(item):
             nets[key] = _encode_net(obj, item, writer, f"{where}.{key}")
@@ -311,6 +317,14 @@ def _encode_object(obj, writer, where):
     if nets:
         encoded["nets"] = nets
     return encoded
+
+
+def _is_callback(obj):
+    try:
+        from skorch.callbacks import Callback
+    except ImportError:  # pragma: no cover - skorch is a dependency
+        return False
+    return isinstance(obj, Callback)
 
 
 def _check_attribute_name(key, where, error):
@@ -774,6 +788,7 @@ _DECODERS = {
     "numpy.dtype": lambda value, reader: _decode_dtype(value["dtype"]),
     "numpy.type": lambda value, reader: _decode_dtype(value["dtype"]).type,
     "builtins.type": lambda value, reader: _BUILTIN_TYPES[value["name"]],
+    "builtins.print": lambda value, reader: print,
     "numpy.random.RandomState": _decode_random_state,
     "numpy.random.Generator": _decode_generator,
     "pandas.DataFrame": _decode_dataframe,
