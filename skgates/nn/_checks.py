@@ -99,15 +99,15 @@ def check_real(value, name, low=None, high=None, low_open=False, high_open=False
     expected = _interval(low, high, low_open, high_open)
     if not _is_real(value):
         raise TypeError(f"{name} must be {expected}, got {value!r}.")
-    value = float(value)
-    inside = math.isfinite(value)
+    number = float(value)
+    inside = math.isfinite(number)
     if inside and low is not None:
-        inside = value > low if low_open else value >= low
+        inside = number > low if low_open else number >= low
     if inside and high is not None:
-        inside = value < high if high_open else value <= high
+        inside = number < high if high_open else number <= high
     if not inside:
         raise ValueError(f"{name} must be {expected}, got {value!r}.")
-    return value
+    return number
 
 
 def check_option(value, name, options):

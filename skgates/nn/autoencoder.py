@@ -29,9 +29,10 @@ class Autoencoder(nn.Module):
     hidden_layer_sizes : int or sequence of int, default=()
         Widths of the encoder layers before the code (each >= 1), mirrored in
         the decoder.
-    activation : {"identity", "logistic", "tanh", "relu"} or type of torch.nn.Module, default="logistic"
-        Elementwise activation after every layer but the decoder's last (see
-        :func:`skgates.nn.mlp.check_activation`).
+    activation : str or type of torch.nn.Module, default="logistic"
+        Elementwise activation after every layer but the decoder's last:
+        ``"identity"``, ``"logistic"``, ``"tanh"``, ``"relu"`` or a module
+        class (see :func:`skgates.nn.mlp.check_activation`).
 
     Attributes
     ----------

@@ -95,7 +95,7 @@ class CancelOut(nn.Module):
         return x * self.gates()
 
     def contractive_scale(self):
-        """The per-column factor of this diagonal map (:meth:`gates`), for the contractive penalty."""
+        """The per-column factor of this diagonal map (:meth:`gates`), for contractive penalties."""
         return self.gates()
 
     def penalty(self):
@@ -129,7 +129,7 @@ class CancelOutNetwork(nn.Module):
     >>> net = CancelOutNetwork(CancelOut(4, lambda_1=0.01), MLP(4, (8,), 2))
     >>> net(torch.randn(3, 4)).shape
     torch.Size([3, 2])
-    >>> float(net.penalty()) > 0
+    >>> float(net.penalty().detach()) > 0
     True
     """
 

@@ -93,13 +93,12 @@ activation inside each).
 """
 
 import fnmatch
-import math
-import numbers
 import warnings
 
 import torch
 from torch import nn
 
+from ._checks import check_int, check_option, check_real
 from .autoencoder import Autoencoder  # noqa: F401  (re-export until skgates.contractive moves)
 
 METHODS = ("auto", "closed_form", "autodiff", "projection")
@@ -488,13 +487,8 @@ def _sq_norms(module, X, layers, method, n_projections):
         return projection_sq_norms(module, names, X, n_projections), "projection"
 
 
-def _unknown_method(method):
-    return f"Unknown method {method!r}; expected one of {', '.join(map(repr, METHODS))}."
-
-
 def _pick_method(module, names, method):
-    if method not in METHODS:
-        raise ValueError(_unknown_method(method))
+    check_option(method, "method", METHODS)
     if method in ("auto", "closed_form"):
         steps, taps = linear_chain(module)
         if steps is not None and all(name in taps for name in names):
@@ -541,25 +535,30 @@ class ContractivePenalty:
     Parameters
     ----------
     layers : str or sequence of str
-        fnmatch patterns of the hidden layers that count.
+        fnmatch patterns of the hidden layers that count
+        (``contractive_layers`` of the estimators).
     weight : float, default=1.0
-        Multiplies the penalty; >= 0.
+        Multiplies the penalty; finite, >= 0 (``contractive`` of the estimators).
     method : {"auto", "closed_form", "autodiff", "projection"}, default="auto"
+        See the module docstring.
     n_projections : int, default=1
+        Random probes per row for ``"projection"``; >= 1.
+
+    Examples
+    --------
+    >>> import torch
+    >>> from skgates.nn import MLP, ContractivePenalty
+    >>> net = MLP(5, (8,), 1, activation="tanh")
+    >>> term = ContractivePenalty("hidden.*", weight=0.1)
+    >>> term(net, torch.randn(4, 5)).shape
+    torch.Size([])
     """
 
     def __init__(self, layers, weight=1.0, method="auto", n_projections=1):
-        if not isinstance(weight, numbers.Real) or not weight >= 0 or math.isinf(weight):
-            raise ValueError(
-                f"The contractive weight must be a finite number >= 0, got {weight!r}.")
-        if method not in METHODS:
-            raise ValueError(_unknown_method(method))
-        if not isinstance(n_projections, numbers.Integral) or n_projections < 1:
-            raise ValueError(f"n_projections must be an int >= 1, got {n_projections!r}.")
         self.layers = check_layer_patterns(layers)
-        self.weight = float(weight)
-        self.method = method
-        self.n_projections = int(n_projections)
+        self.weight = check_real(weight, "weight", low=0.0)
+        self.method = check_option(method, "method", METHODS)
+        self.n_projections = check_int(n_projections, "n_projections", 1)
 
     def __call__(self, module, X):
         # after torch.func has failed once on this network, go straight to the estimate

@@ -214,7 +214,8 @@ class DropConnectLinear(nn.Linear):
 
     Gaussian inference gives a row the same output alone and inside any batch:
 
-    >>> gaussian = DropConnectLinear(4, 3, inference="gaussian", activation=torch.nn.ReLU()).eval()
+    >>> gaussian = DropConnectLinear(4, 3, inference="gaussian", activation=torch.nn.ReLU())
+    >>> _ = gaussian.eval()
     >>> batch = torch.randn(5, 4)
     >>> bool(torch.allclose(gaussian(batch)[2:3], gaussian(batch[2:3])))
     True
@@ -346,9 +347,10 @@ class DropConnectNetwork(nn.Module):
         plain linear model.
     out_features : int
         Size of each output row; >= 1.
-    activation : {"identity", "logistic", "tanh", "relu"} or type of torch.nn.Module, default="relu"
-        Elementwise activation (see :func:`skgates.nn.mlp.check_activation`),
-        instantiated inside every hidden layer.
+    activation : str or type of torch.nn.Module, default="relu"
+        Elementwise activation, instantiated inside every hidden layer:
+        ``"identity"``, ``"logistic"``, ``"tanh"``, ``"relu"`` or a module
+        class (see :func:`skgates.nn.mlp.check_activation`).
     p, inference, n_samples
         As for :class:`DropConnectLinear`.
     seed : int, default=0

@@ -60,8 +60,9 @@ class MLP(nn.Module):
         sequence gives a single linear layer.
     out_features : int
         Size of each output row; >= 1.
-    activation : {"identity", "logistic", "tanh", "relu"} or type of torch.nn.Module, default="relu"
-        Non-linearity after each hidden layer (see :func:`check_activation`).
+    activation : str or type of torch.nn.Module, default="relu"
+        Non-linearity after each hidden layer: ``"identity"``, ``"logistic"``,
+        ``"tanh"``, ``"relu"`` or a module class (see :func:`check_activation`).
     linear : callable, default=torch.nn.Linear
         Factory ``linear(in_features, out_features)`` for every layer, so a
         network can swap in, for example, :class:`skgates.nn.DropConnectLinear`.

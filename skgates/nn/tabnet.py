@@ -412,7 +412,8 @@ class TabNetEncoder(nn.Module):
             self.n_groups = n_features
         else:
             group_matrix = torch.as_tensor(group_matrix, dtype=torch.float32)
-            if group_matrix.ndim != 2 or group_matrix.shape[1] != n_features or not len(group_matrix):
+            if (group_matrix.ndim != 2 or group_matrix.shape[1] != n_features
+                    or not len(group_matrix)):
                 raise ValueError(
                     f"group_matrix must have shape (n_groups, n_features={n_features}), got "
                     f"{tuple(group_matrix.shape)}."
@@ -688,7 +689,7 @@ class TabNet(_TabNetBase):
     >>> net = TabNet(5, 2, n_d=4, n_a=4, n_steps=2, virtual_batch_size=16)
     >>> net(torch.randn(32, 5)).shape
     torch.Size([32, 2])
-    >>> float(net.penalty()) >= 0
+    >>> float(net.penalty().detach()) >= 0
     True
     """
 
@@ -804,6 +805,15 @@ class TabNetPretrainingLoss(nn.Module):
     - Input: ``y_pred = (reconstruction, embedded, hidden)`` from
       :class:`TabNetPretraining`; ``y_true`` is ignored.
     - Output: scalar.
+
+    Examples
+    --------
+    >>> import torch
+    >>> from skgates.nn import TabNetPretrainingLoss
+    >>> embedded = torch.tensor([[0.0, 1.0], [2.0, 3.0]])
+    >>> hidden = torch.tensor([[1.0, 0.0], [1.0, 0.0]])  # column 0 hidden in both rows
+    >>> TabNetPretrainingLoss()((embedded + 1.0, embedded, hidden))  # error 1 / variance 2
+    tensor(0.5000)
     """
 
     def __init__(self, eps=1e-9):
