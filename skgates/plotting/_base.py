@@ -79,6 +79,6 @@ def axes_and_figure(ax, **subplots_kw):
     import matplotlib.pyplot as plt
 
     if ax is None:
-        figure, ax = plt.subplots(**subplots_kw)
+        figure, ax = plt.subplots(layout="constrained", **subplots_kw)
         return ax, figure
     return ax, ax.figure

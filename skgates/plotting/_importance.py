@@ -241,11 +241,11 @@ class ImportanceDisplay:
                                               label=f"threshold = {self.threshold:.3g}")
         ax.set_yticks(positions, [names[j] for j in order])
         ax.set_ylim(-0.6, n_shown - 0.4)
-        ax.set_xlabel("importance")
-        title = "Feature importances"
+        xlabel = "importance"
         if n_shown < n_features:
-            title += f" (top {n_shown} of {n_features})"
-        ax.set_title(title if self.name is None else f"{self.name}: {title[0].lower()}{title[1:]}")
+            xlabel += f" (the {n_shown} most important of {n_features} columns)"
+        ax.set_xlabel(xlabel)
+        ax.set_title("Feature importances" if self.name is None else self.name)
         if self.support is not None:
             import matplotlib.patches as mpatches
 
@@ -254,8 +254,9 @@ class ImportanceDisplay:
         else:
             handles = []
         handles += [a for a in (self.threshold_line_, self.probe_band_) if a is not None]
-        if handles:
-            ax.legend(handles=handles, loc="lower right", fontsize="small")
+        if handles:  # below the axes, where no bar is hidden
+            ax.legend(handles=handles, loc="upper center", bbox_to_anchor=(0.5, -0.1),
+                      ncols=2, fontsize="small", frameon=False)
         self.shown_ = order
         self.ax_ = ax
         self.figure_ = figure

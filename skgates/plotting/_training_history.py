@@ -127,7 +127,7 @@ class TrainingHistoryDisplay:
         ax.set_ylabel("loss")
         ax.set_title("Training history" if self.name is None
                      else f"{self.name}: training history")
-        ax.legend(loc="upper right", fontsize="small")
+        ax.legend(loc="best", fontsize="small")
         self.ax_ = ax
         self.figure_ = figure
         return self

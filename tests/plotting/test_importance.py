@@ -38,7 +38,8 @@ def test_bars_are_the_sorted_importances_with_their_names(cancelout, syn2_frame)
     assert _labels(display) == list(X.columns[top])  # top to bottom
     np.testing.assert_array_equal(display.shown_, top)
     assert display.figure_ is display.ax_.figure
-    assert "top 5 of" in display.ax_.get_title()
+    assert "5 most important of 11" in display.ax_.get_xlabel()
+    assert display.ax_.get_title() == "CancelOutSelector"
 
 
 def test_max_display_none_draws_every_column(cancelout):
