@@ -340,3 +340,13 @@ def test_gaussian_inference_groups_large_batches_without_changing_rows(monkeypat
         monkeypatch.setattr(dropconnect, "_GAUSSIAN_ELEMENTS", 7 * 5)  # several groups of draws
         grouped = layer(x)
     torch.testing.assert_close(grouped, whole)
+
+
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs CUDA")
+def test_gaussian_inference_is_the_same_on_cuda():
+    layer = gaussian_layer().double()
+    x = torch.randn(64, 6, dtype=torch.float64)
+    with torch.no_grad():
+        cpu = layer(x)
+        cuda = layer.cuda()(x.cuda()).cpu()
+    torch.testing.assert_close(cuda, cpu)
