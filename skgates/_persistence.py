@@ -108,6 +108,7 @@ ALLOWED_CLASSES = {
     "skgates.StabilitySelector": ("skgates.stability", "StabilitySelector"),
     # skgates helpers held by fitted estimators
     "skgates._categorical.CategoricalEncoder": ("skgates._categorical", "CategoricalEncoder"),
+    "skgates._scaling.ColumnStandardizer": ("skgates._scaling", "ColumnStandardizer"),
     # scikit-learn: preprocessing and simple models a meta-estimator or pipeline may hold
     "sklearn.preprocessing.StandardScaler": ("sklearn.preprocessing", "StandardScaler"),
     "sklearn.preprocessing.RobustScaler": ("sklearn.preprocessing", "RobustScaler"),
@@ -239,6 +240,8 @@ def _encode(value, writer, where):
     if type(value) is tuple:
         return {"__type__": "tuple",
                 "items": [_encode(item, writer, f"{where}[{i}]") for i, item in enumerate(value)]}
+    if type(value) is dict and all(type(k) is str and k != "__type__" for k in value):
+        return {k: _encode(v, writer, f"{where}[{k!r}]") for k, v in value.items()}
     if type(value) is dict:
         return {"__type__": "dict",
                 "items": [[_encode(k, writer, f"{where} key"), _encode(v, writer, f"{where}[{k!r}]")]
@@ -531,9 +534,13 @@ def _decode(value, reader):
         return value
     if isinstance(value, list):
         return [_decode(item, reader) for item in value]
-    if not isinstance(value, dict) or not isinstance(value.get("__type__"), str):
-        raise _malformed(f"an untagged object {str(value)[:80]}")
+    if not isinstance(value, dict):
+        raise _malformed(f"a value {str(value)[:80]}")
+    if "__type__" not in value:  # a dict with str keys
+        return {key: _decode(item, reader) for key, item in value.items()}
     kind = value["__type__"]
+    if not isinstance(kind, str):
+        raise _malformed(f"the type tag {str(kind)[:80]}")
     decoder = _DECODERS.get(kind)
     if decoder is None:
         raise UntrustedClassError(
