@@ -8,10 +8,14 @@
     plain JSON values. Every attribute of the estimator (``vars(estimator)``:
     constructor parameters and fitted attributes alike) is encoded by its type;
     a value that is not plain JSON is a tagged object ``{"__type__": ...}``
-    (tuples, dicts with any keys, non-finite floats, numpy scalars, arrays and
-    dtypes, ``RandomState``/``Generator`` states, pandas frames, series and
-    indexes, and instances of the allow-listed classes of
-    :data:`ALLOWED_CLASSES`, named by their public dotted path).
+    (tuples, sets, dicts with non-str keys, non-finite floats, numpy scalars,
+    arrays and dtypes, ``RandomState``/``Generator`` states, pandas frames,
+    series and indexes, torch devices and tensors, and instances of the
+    allow-listed classes of :data:`ALLOWED_CLASSES`, named by their public
+    dotted path). skorch callbacks among the parameters are saved with their
+    settings, without their ``_``-suffixed state of a training run. The
+    bridge's per-fit scratch attributes (:data:`_TRANSIENT_ATTRIBUTES`) are
+    left out.
 ``arrays.safetensors``
     The numeric numpy arrays of those attributes (bool, int, uint, float;
     complex and datetime arrays as a float/int view), referenced from
@@ -38,6 +42,9 @@ attribute of its estimator is restored, ``estimator._new_net()`` (the bridge
 method that builds an initialised, untrained net of the fitted architecture)
 builds it and the saved weights, optimizer state and history are loaded
 into it, so ``partial_fit`` continues exactly where the saved estimator was.
+(Two things are not restored: callbacks' training state, and the validation
+split of a net fitted with early stopping: ``_new_net`` builds a streaming
+net, so a ``partial_fit`` after loading holds no rows out.)
 
 Why not pickle (or ``torch.save``, which is pickle): unpickling runs whatever
 callables the file names, so a model file from elsewhere is a program.
@@ -55,6 +62,7 @@ bridge class): a pickle holds the net with its modules unwrapped from
 """
 
 import base64
+import errno
 import functools
 import importlib
 import io
@@ -870,6 +878,8 @@ def save(estimator, path):
         path.write(data)
         return
     path = os.fspath(path)
+    if os.path.isdir(path):
+        raise IsADirectoryError(errno.EISDIR, f"skgates.save: cannot write {path!r}: it is a directory")
     directory = os.path.dirname(os.path.abspath(path))
     partial = os.path.join(directory, f".{os.path.basename(path)}.{os.getpid()}.partial")
     try:

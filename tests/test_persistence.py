@@ -139,7 +139,7 @@ def assert_same_value(u, v, where):
         for i, (x, y) in enumerate(zip(u, v)):
             assert_same_value(x, y, f"{where}[{i}]")
     else:
-        assert type(u) is type(v) and u == v, where
+        assert type(u) is type(v) and (u == v or (u != u and v != v)), where  # NaN == NaN
 
 
 def plain_module_state(module):
@@ -251,6 +251,45 @@ def test_nested_estimators_round_trip(tmp_path):
     np.testing.assert_array_equal(loaded[0].feature_importances_, pipe[0].feature_importances_)
     np.testing.assert_array_equal(loaded[-1].coef_, pipe[-1].coef_)
     assert clone(loaded).get_params()["logisticregression__C"] == 1.0
+
+
+def _allowed_sklearn_cases():
+    from sklearn.feature_selection import SelectFromModel, VarianceThreshold
+    from sklearn.impute import SimpleImputer
+    from sklearn.linear_model import ElasticNet, Lasso, LinearRegression, Ridge, RidgeClassifier
+    from sklearn.preprocessing import (LabelBinarizer, MaxAbsScaler, MinMaxScaler, OneHotEncoder,
+                                       OrdinalEncoder, RobustScaler, StandardScaler)
+
+    X, y, y_reg = numeric_data()
+    X_missing = X.copy()
+    X_missing[::7, 1] = np.nan
+    words = np.array([["a", "x"], ["b", "y"], ["a", "z"], ["c", "x"]] * 5, dtype=object)
+    return [
+        (StandardScaler(), X, None, "transform"), (RobustScaler(), X, None, "transform"),
+        (MinMaxScaler(), X, None, "transform"), (MaxAbsScaler(), X, None, "transform"),
+        (OneHotEncoder(handle_unknown="ignore", sparse_output=False), words, None, "transform"),
+        (OrdinalEncoder(), words, None, "transform"),
+        (SimpleImputer(), X_missing, None, "transform"),
+        (VarianceThreshold(0.5), X, None, "transform"),
+        (SelectFromModel(LogisticRegression(), max_features=2), X, y, "transform"),
+        (LogisticRegression(), X, y, "predict_proba"), (RidgeClassifier(), X, y, "predict"),
+        (LinearRegression(), X, y_reg, "predict"), (Ridge(), X, y_reg, "predict"),
+        (Lasso(alpha=0.01), X, y_reg, "predict"), (ElasticNet(alpha=0.01), X, y_reg, "predict"),
+        (LabelBinarizer(), np.array(["a", "b", "c"] * 4), None, "transform"),
+    ]
+
+
+def test_allowed_scikit_learn_classes_round_trip(tmp_path):
+    for estimator, X, y, method in _allowed_sklearn_cases():
+        if y is None:
+            estimator.fit(X)
+        else:
+            estimator.fit(X, y)
+        loaded = round_trip(estimator, tmp_path)
+        assert type(loaded) is type(estimator)
+        assert_same_params(estimator, loaded)
+        np.testing.assert_array_equal(getattr(loaded, method)(X), getattr(estimator, method)(X),
+                                      err_msg=type(estimator).__name__)
 
 
 def test_callbacks_are_saved_without_their_training_state(tmp_path):
