@@ -253,6 +253,24 @@ def test_nested_estimators_round_trip(tmp_path):
     assert clone(loaded).get_params()["logisticregression__C"] == 1.0
 
 
+def test_stability_selector_with_fitted_clones_round_trips(tmp_path):
+    from skgates.stability import StabilitySelector
+
+    X, y, _ = numeric_data(n=80)
+    inner = CancelOutSelector(hidden_layer_sizes=(4,), max_epochs=1, batch_size=32, random_state=0)
+    selector = StabilitySelector(inner, n_resamples=2, n_features_per_fit=2, keep_estimators=True,
+                                 random_state=0).fit(X, y)
+    loaded = round_trip(selector, tmp_path)
+    assert_same_params(selector, loaded)
+    np.testing.assert_array_equal(loaded.probabilities_, selector.probabilities_)
+    np.testing.assert_array_equal(loaded.get_support(), selector.get_support())
+    assert len(loaded.fitted_estimators_) == len(selector.fitted_estimators_) == 4
+    for a, b in zip(selector.fitted_estimators_, loaded.fitted_estimators_):
+        assert type(b) is CancelOutSelector
+        np.testing.assert_array_equal(b.feature_importances_, a.feature_importances_)
+        np.testing.assert_array_equal(b.transform(X), a.transform(X))
+
+
 def _allowed_sklearn_cases():
     from sklearn.feature_selection import SelectFromModel, VarianceThreshold
     from sklearn.impute import SimpleImputer
