@@ -1,89 +1,149 @@
 """The bridge between scikit-learn and skorch, shared by every skgates estimator.
 
-An estimator subclasses :class:`BaseNetworkEstimator`, lists its parameters in
-``__init__`` (storing them unchanged, as scikit-learn requires) and implements
-``_build_module(n_features, n_outputs)``. The bridge does everything else:
-validation, casting to float32, standardisation, target encoding, seeding,
-building and fitting the skorch net (kept in ``net_``), penalties, early
-stopping, progress bar and ``history_``.
+An estimator subclasses :class:`BaseNetworkEstimator`, declares its own
+parameters in ``_parameter_constraints`` (merged with the base table), stores
+them in a keyword-only ``__init__`` that passes the shared training vocabulary
+to the base ``__init__``, and implements ``_build_module(n_features,
+n_outputs)``. The bridge does everything else, for ``fit`` and
+``partial_fit`` alike: parameter validation, input validation, robust
+standardisation, target encoding, sample and class weights, seeding, building
+and training the skorch net (kept in ``net_``), penalties, early stopping,
+progress bar, ``history_``, batched inference, and the failures that must not
+pass silently (a non-finite loss, Ctrl-C, a device that cannot run).
 
 Hooks a subclass may override:
 
 - ``_build_module(n_features, n_outputs)`` (required): the ``torch.nn.Module``
   to train. Its ``forward`` maps a float32 batch ``(n, n_features)`` to
   ``(n, n_outputs)`` (logits for classification). An optional ``penalty()``
-  method returns a scalar added to the training loss.
-- ``_make_criterion()``: the loss; by default ``CrossEntropyLoss`` for
-  classification and ``MSELoss`` otherwise.
+  method returns a scalar added to the training loss. Layers check their own
+  arguments; the bridge prefixes their errors with the estimator's name.
+- ``_check_params(n_features)``: checks that involve the data or several
+  parameters (single parameters are declared in ``_parameter_constraints``).
+- ``_make_criterion()``: the loss, returning per-row losses
+  (``reduction="none"``); by default cross-entropy for classification and
+  squared error otherwise.
 - ``_extra_penalties()``: further loss terms ``term(module, X) -> tensor``.
-- ``_default_contractive_layers`` (class attribute): fnmatch patterns over
-  ``module.named_modules()`` naming the hidden layers that the contractive
-  penalty counts when the estimator's ``contractive_layers`` is None. An
-  estimator with parameters ``contractive`` (weight, default 0) and
-  ``contractive_layers`` gets the penalty of :mod:`skgates.nn.contractive`
-  added to its training loss by the bridge (in addition to
-  ``_extra_penalties()``); the parameters are checked at fit.
-- ``_check_params(n_features)``: validate estimator-specific parameters at fit.
-- ``_validate_X(X, reset)``: turn input into a 2-D float array (default:
-  :func:`sklearn.utils.validation.validate_data`).
-- ``_standardize_inputs`` (class attribute): standardise columns before the
-  network sees them (True by default, so results do not depend on column scale).
-- ``_standardized_columns()``: indices of the columns to standardise (None, the
-  default, means all of them); e.g. categorical codes must stay as they are.
-- ``_task = "reconstruction"`` (class attribute): unsupervised training.
-  ``fit(X)`` needs no ``y``: the target is the network's own (standardised)
-  input ``X``, ``n_outputs_`` is the number of columns, and the criterion
-  (``MSELoss`` unless ``_make_criterion`` says otherwise) is called as
-  ``criterion(module_output, X)``; a module may return a tuple whose parts the
-  estimator's criterion understands.
+- ``_train_network(data)``: the training phases of ``fit``; by default one
+  network trained for ``max_epochs`` (``TailDropoutRanker`` runs several
+  phases through :meth:`_new_training_net` and :meth:`_train_net`).
+- ``_after_training(data, first_call)``: work after ``fit`` or each
+  ``partial_fit`` (importances computed on the training data, say).
+- ``_default_callbacks()``, ``_optimizer_param_groups()``,
+  ``_optimizer_options()``, ``_compiled()``: skorch settings.
+- ``_validate_X(X, reset)``: turn input into a 2-D float array.
+- ``_standardized_columns()``: indices of the columns to standardise (None:
+  all; categorical codes must stay as they are).
+- ``_default_contractive_layers`` (class attribute): fnmatch patterns naming
+  the hidden layers the contractive penalty counts when ``contractive_layers``
+  is None.
+- ``_task = "reconstruction"`` (class attribute): unsupervised training, the
+  target is the network's own standardised input.
 """
 
 import copy
 import fnmatch
-import numbers
+from numbers import Integral, Real
 
 import numpy as np
 import pandas as pd
 import torch
 from sklearn.base import BaseEstimator
-from sklearn.preprocessing import StandardScaler
-from sklearn.utils import check_scalar
+from sklearn.utils._param_validation import Interval, StrOptions
+from sklearn.utils.class_weight import compute_class_weight
 from sklearn.utils.multiclass import check_classification_targets
-from sklearn.utils.validation import check_is_fitted, column_or_1d, validate_data
-from skorch.callbacks import EarlyStopping, ProgressBar
+from sklearn.utils.validation import (
+    _check_sample_weight, check_is_fitted, column_or_1d, validate_data,
+)
+from skorch.callbacks import Callback, EarlyStopping, ProgressBar
 from skorch.dataset import ValidSplit
 
-from ._net import PenalizedNet, TensorBatchLoader
-from .nn.contractive import ContractivePenalty, check_layer_patterns, resolve_layers
+from ._devices import check_device
+from ._net import NonFiniteLoss, PenalizedNet, TensorBatchLoader, TrainingInterrupted
+from ._scaling import ColumnStandardizer
 from ._seeding import draw_seed, torch_seeded
 from ._targets import check_enough_classes, encode_labels, resolve_task
+from .nn.contractive import ContractivePenalty, check_layer_patterns, resolve_layers
 
 #: Rows per batch when predicting; memory, not accuracy, sets it.
 PREDICT_BATCH_SIZE = 8192
+
+#: Largest magnitude a standardised input may take (beyond it float32 is inf).
+_FLOAT32_LIMIT = float(np.finfo(np.float32).max) / 2
+
+#: The training vocabulary every network estimator shares, in signature order.
+TRAINING_PARAMETERS = (
+    "contractive", "contractive_layers", "max_epochs", "batch_size", "lr", "weight_decay",
+    "early_stopping", "validation_fraction", "n_iter_no_change", "device", "random_state",
+    "verbose", "callbacks",
+)
+
+
+def training_params(values):
+    """The shared training parameters among ``values`` (a subclass ``__init__``'s ``locals()``)."""
+    return {name: values[name] for name in TRAINING_PARAMETERS}
 
 
 class BaseNetworkEstimator(BaseEstimator):
     """Base class of skgates estimators that train a PyTorch network through skorch.
 
-    Not for direct use. Subclasses define the shared training parameters in
-    their ``__init__``: ``max_epochs``, ``batch_size``, ``lr``,
-    ``weight_decay``, ``early_stopping``, ``validation_fraction``,
-    ``n_iter_no_change``, ``device``, ``random_state``, ``verbose`` and
-    ``callbacks``, with the meanings documented on each estimator.
+    Not for direct use. Its ``__init__`` stores the shared training
+    parameters (``TRAINING_PARAMETERS``), whose meanings are documented on
+    each estimator.
     """
+
+    _parameter_constraints = {
+        "contractive": [Interval(Real, 0, np.inf, closed="left")],
+        "contractive_layers": [str, list, tuple, None],
+        "max_epochs": [Interval(Integral, 1, None, closed="left")],
+        "batch_size": [Interval(Integral, 1, None, closed="left")],
+        "lr": [Interval(Real, 0, np.inf, closed="neither")],
+        "weight_decay": [Interval(Real, 0, np.inf, closed="left")],
+        "early_stopping": ["boolean"],
+        "validation_fraction": [Interval(Real, 0, 1, closed="neither")],
+        "n_iter_no_change": [Interval(Integral, 1, None, closed="left")],
+        "device": [str, torch.device],
+        "random_state": ["random_state"],
+        "verbose": ["verbose"],
+        "callbacks": [list, tuple, None],
+    }
+    #: Constraints of ``class_weight``, for the estimators that train classifiers.
+    _class_weight_constraint = [StrOptions({"balanced"}), dict, None]
 
     _standardize_inputs = True
     _task = "auto"
     _default_contractive_layers = None
+    #: Every training call needs this many rows (2 for networks with batch statistics).
+    _min_rows_per_call = 1
+
+    def __init__(self, *, contractive, contractive_layers, max_epochs, batch_size, lr,
+                 weight_decay, early_stopping, validation_fraction, n_iter_no_change, device,
+                 random_state, verbose, callbacks):
+        self.contractive = contractive
+        self.contractive_layers = contractive_layers
+        self.max_epochs = max_epochs
+        self.batch_size = batch_size
+        self.lr = lr
+        self.weight_decay = weight_decay
+        self.early_stopping = early_stopping
+        self.validation_fraction = validation_fraction
+        self.n_iter_no_change = n_iter_no_change
+        self.device = device
+        self.random_state = random_state
+        self.verbose = verbose
+        self.callbacks = callbacks
 
     # ------------------------------------------------------------------ hooks
     def _build_module(self, n_features, n_outputs):
         raise NotImplementedError
 
+    def _check_params(self, n_features):
+        """Checks involving the data or several parameters; called at the first fit call."""
+
     def _make_criterion(self):
         if self.task_ == "classification":
-            return torch.nn.CrossEntropyLoss()
-        return torch.nn.MSELoss()
+            return torch.nn.CrossEntropyLoss(reduction="none")
+        return torch.nn.MSELoss(reduction="none")
 
     def _extra_penalties(self):
         return []
@@ -97,146 +157,239 @@ class BaseNetworkEstimator(BaseEstimator):
         return []
 
     def _optimizer_options(self):
-        """Extra keyword arguments of the optimizer (e.g. ``{"foreach": True}``)."""
+        """Extra keyword arguments of the optimizer (e.g. ``{"fused": True}``)."""
         return {}
 
-    def _check_params(self, n_features):
-        """Check estimator-specific parameters; called by ``fit`` before training."""
+    def _compiled(self):
+        """Whether skorch should ``torch.compile`` the module (``compile`` parameter)."""
+        return bool(getattr(self, "compile", False))
 
     def _standardized_columns(self):
         """Indices of the columns to standardise; None means every column."""
         return None
 
     def _validate_X(self, X, reset):
-        return validate_data(
-            self, X, reset=reset, dtype=[np.float32, np.float64], ensure_min_samples=1
-        )
+        return validate_data(self, X, reset=reset, dtype=[np.float64, np.float32],
+                             ensure_min_samples=1)
 
-    # ------------------------------------------------------------- validation
-    def _check_training_params(self):
-        name = type(self).__name__
-        check_scalar(self.max_epochs, "max_epochs", numbers.Integral, min_val=1)
-        check_scalar(self.batch_size, "batch_size", numbers.Integral, min_val=1)
-        check_scalar(self.lr, "lr", numbers.Real, min_val=0, include_boundaries="neither")
-        check_scalar(self.weight_decay, "weight_decay", numbers.Real, min_val=0)
-        check_scalar(
-            self.validation_fraction, "validation_fraction", numbers.Real,
-            min_val=0, max_val=1, include_boundaries="neither",
-        )
-        check_scalar(self.n_iter_no_change, "n_iter_no_change", numbers.Integral, min_val=1)
-        check_scalar(self.verbose, "verbose", numbers.Integral, min_val=0)
-        if not isinstance(self.early_stopping, (bool, np.bool_)):
-            raise TypeError(f"{name}: early_stopping must be a bool, got {self.early_stopping!r}.")
-        if self.callbacks is not None and not isinstance(self.callbacks, (list, tuple)):
-            raise TypeError(
-                f"{name}: callbacks must be a list of skorch callbacks (or None), "
-                f"got {type(self.callbacks).__name__}."
-            )
+    def _train_network(self, data):
+        """Train ``net_`` on ``data`` for ``fit`` (one network, ``max_epochs``)."""
+        self.net_ = self._new_training_net(data)
+        self._train_net(self.net_, data, epochs=self.max_epochs)
+
+    def _after_training(self, data, first_call):
+        """Called after ``fit`` and after each ``partial_fit`` with the chunk's data."""
+
+    # ----------------------------------------------------------------- fitting
+    def _fit(self, X, y, sample_weight=None):
+        """The body of every ``fit``: validate, encode, train from scratch."""
+        self._validate_params()
+        self._reset()
+        data = self._prepare(X, y, sample_weight, first_call=True, streaming=False)
+        seed = draw_seed(self.random_state)
+        # Later partial_fit calls draw their seeds from here, so a stream is reproducible.
+        self._stream_rng_ = np.random.RandomState(seed)
         try:
-            device = torch.device(self.device)
-        except (RuntimeError, TypeError) as error:
-            raise ValueError(f"{name}: device {self.device!r} is not a torch device.") from error
-        if device.type == "cuda" and not torch.cuda.is_available():
-            raise ValueError(f"{name}: device {self.device!r} was asked for but CUDA is not available.")
-        self._check_contractive_params()
+            with torch_seeded(seed, self.device):
+                self._train_network(data)
+        except BaseException:
+            self._reset()
+            raise
+        self._after_training(data, first_call=True)
+        return self
 
-    def _check_contractive_params(self):
-        """Check ``contractive`` (a weight >= 0) and ``contractive_layers``, when present."""
-        name = type(self).__name__
-        weight = getattr(self, "contractive", 0.0)
-        check_scalar(weight, "contractive", numbers.Real, min_val=0)
-        if not np.isfinite(weight):
-            raise ValueError(f"{name}: contractive must be a finite weight >= 0, got {weight!r}.")
-        layers = getattr(self, "contractive_layers", None)
-        if layers is not None:
-            try:
-                check_layer_patterns(layers)
-            except (TypeError, ValueError) as error:
-                raise type(error)(f"{name}: {error}") from None
+    def _partial_fit(self, X, y, classes=None, sample_weight=None):
+        """The body of every ``partial_fit``: one pass over a chunk, building the net first."""
+        self._validate_params()
+        first_call = not hasattr(self, "net_")
+        data = self._prepare(X, y, sample_weight, first_call=first_call, streaming=True,
+                             classes=classes)
+        if first_call:
+            seed = draw_seed(self.random_state)
+            self._stream_rng_ = np.random.RandomState(seed)
+        else:
+            seed = draw_seed(self._stream_rng_)
+        try:
+            with torch_seeded(seed, self.device):
+                if first_call:
+                    self.net_ = self._new_training_net(data, streaming=True)
+                self._train_net(self.net_, data, epochs=1)
+        except BaseException:
+            if first_call:
+                self._reset()
+            raise
+        self._after_training(data, first_call=first_call)
+        return self
 
-    def _contractive_penalties(self, module):
-        """The contractive loss term for ``module`` (empty when ``contractive`` is 0)."""
-        weight = getattr(self, "contractive", 0.0)
-        if not weight > 0:
-            return []
+    def _reset(self):
+        """Forget a previous fit (fitted attributes end in ``_``)."""
+        for name in [key for key in vars(self) if key.endswith("_") and not key.startswith("__")]:
+            delattr(self, name)
+
+    def _prepare(self, X, y, sample_weight, first_call, streaming, classes=None):
+        """Validate and encode one call's data; on the first call also fit the encoders."""
         name = type(self).__name__
-        layers = getattr(self, "contractive_layers", None)
-        if layers is None:
-            layers = self._default_contractive_layers
-        if layers is None:
-            available = ", ".join(n for n, _ in module.named_modules() if n)
+        if first_call:
+            self.device_ = check_device(self.device, name)
+        X_checked = self._validate_X(X, reset=first_call)
+        n_rows = len(X_checked)
+        if first_call:
+            self._check_params(self.n_features_in_)
+            self._check_enough_rows(n_rows, streaming)
+        elif n_rows < self._min_rows_per_call:
             raise ValueError(
-                f"{name}: contractive > 0 needs contractive_layers (fnmatch patterns over the "
-                f"network's module names); available module names: {available}."
+                f"{name} needs at least {self._min_rows_per_call} rows per training call "
+                f"(batch statistics); got {n_rows}."
             )
-        try:
-            resolve_layers(module, layers)
-        except ValueError as error:
-            raise ValueError(f"{name}: {error}") from None
-        return [ContractivePenalty(layers, weight=float(weight))]
+        weights = _check_sample_weight(sample_weight, X_checked, dtype=np.float64,
+                                       ensure_non_negative=True)
+        if sample_weight is not None and not weights.sum() > 0:
+            raise ValueError(f"{name}: sample_weight must not be all zero.")
+        y_t, codes = self._encode_targets(X_checked, y, first_call, classes, weights)
+        weights = self._with_class_weights(weights, codes, streaming)
+        X_t = self._to_tensor(X_checked, fit=first_call, update=not first_call,
+                              sample_weight=weights)
+        weights = torch.as_tensor(weights, dtype=torch.float32, device=self.device_)
+        return TrainingData(X_t, X_t if self.task_ == "reconstruction" else y_t, weights, codes)
 
-    def _check_enough_rows(self, n_samples):
+    def _check_enough_rows(self, n_samples, streaming):
         name = type(self).__name__
-        if n_samples < 2:
+        if n_samples < max(2, self._min_rows_per_call):
             raise ValueError(
                 f"{name} needs at least 2 samples to train; got {n_samples} sample."
             )
-        if self.early_stopping:
+        if self.early_stopping and not streaming:
             n_valid = int(np.ceil(n_samples * self.validation_fraction))
-            if n_valid < 1 or n_samples - n_valid < 2:
+            if n_samples - n_valid < 2:
                 raise ValueError(
                     f"{name}: {n_samples} samples are too few for early_stopping with "
                     f"validation_fraction={self.validation_fraction}; pass more data "
                     "or early_stopping=False."
                 )
 
-    # ------------------------------------------------------------------ data
-    def _prepare_y(self, y, first_call, classes=None):
-        """Validate and encode ``y``; on the first call also set ``classes_``/``n_outputs_``."""
+    def _encode_targets(self, X_checked, y, first_call, classes, sample_weight):
+        """``(targets tensor, class codes or None)``; sets ``task_``, ``classes_``, ``n_outputs_``."""
         name = type(self).__name__
-        if self.task_ == "classification":
-            y = column_or_1d(y, warn=True)
-            check_classification_targets(y)
+        if self._task == "reconstruction":
             if first_call:
-                self.classes_ = np.unique(y) if classes is None else np.unique(np.asarray(classes))
-                check_enough_classes(self.classes_, name)
-                self.n_outputs_ = len(self.classes_)
-            codes = encode_labels(y, self.classes_, name)
-            return torch.as_tensor(codes, dtype=torch.long, device=self.device)
-        y = np.asarray(y, dtype=np.float64)
-        self._y_was_1d_ = y.ndim == 1 if first_call else self._y_was_1d_
+                self.task_ = "reconstruction"
+                self.n_outputs_ = X_checked.shape[1]
+            return None, None
+        if y is None:
+            raise ValueError(f"{name} requires y to be passed, but the target y is None.")
+        if first_call:
+            requested = getattr(self, "task", self._task)
+            if classes is not None:
+                if requested == "regression":
+                    raise ValueError(f"{name}: classes is only meaningful for classification, "
+                                     "but task='regression'.")
+                requested = "classification"
+            self.task_ = resolve_task(requested, y, name)
+        y = _check_y(y, self.task_ == "regression", name, len(X_checked))
+        if self.task_ == "classification":
+            codes = self._class_codes(y, first_call, classes)
+            return torch.as_tensor(codes, dtype=torch.long, device=self.device_), codes
+        if classes is not None:
+            raise ValueError(f"{name}: classes is only meaningful for classification.")
         y2d = y.reshape(len(y), -1)
         if first_call:
+            self._y_was_1d_ = y.ndim == 1
             self.n_outputs_ = y2d.shape[1]
-            self.target_scaler_ = StandardScaler().fit(y2d)
+            self.target_scaler_ = ColumnStandardizer().fit(y2d, sample_weight)
         elif y2d.shape[1] != self.n_outputs_:
             raise ValueError(
                 f"{name}: y has {y2d.shape[1]} outputs, but the network was fitted with "
                 f"{self.n_outputs_}."
             )
         else:
-            self.target_scaler_.partial_fit(y2d)
-        return torch.as_tensor(self.target_scaler_.transform(y2d), dtype=torch.float32, device=self.device)
+            self.target_scaler_.partial_fit(y2d, sample_weight)
+        scaled = np.clip(self.target_scaler_.transform(y2d), -_FLOAT32_LIMIT, _FLOAT32_LIMIT)
+        return torch.as_tensor(scaled, dtype=torch.float32, device=self.device_), None
 
-    # --------------------------------------------------------------- training
-    def _make_net(self, module, n_samples, partial):
+    def _class_codes(self, y, first_call, classes):
+        name = type(self).__name__
+        check_classification_targets(y)
+        if classes is not None:
+            classes = np.unique(np.asarray(classes))
+        if first_call:
+            self.classes_ = np.unique(y) if classes is None else classes
+            check_enough_classes(self.classes_, name)
+            self.n_outputs_ = len(self.classes_)
+        elif classes is not None and not np.array_equal(classes, self.classes_):
+            raise ValueError(
+                f"{name}: classes={classes.tolist()} differs from the classes of the first "
+                f"partial_fit call, {self.classes_.tolist()}."
+            )
+        return encode_labels(y, self.classes_, name)
+
+    def _with_class_weights(self, weights, codes, streaming):
+        """Per-row training weights: the sample weights times the class weights."""
+        name = type(self).__name__
+        class_weight = getattr(self, "class_weight", None)
+        if class_weight is not None:
+            if codes is None:
+                raise ValueError(f"{name}: class_weight applies to classification only; "
+                                 f"the task is {self.task_!r}.")
+            if isinstance(class_weight, str) and streaming:
+                raise ValueError(
+                    f"{name}: class_weight='balanced' needs the whole training set; with "
+                    "partial_fit pass a dict (e.g. from sklearn.utils.class_weight."
+                    "compute_class_weight('balanced', classes=classes, y=y_all))."
+                )
+            labels = self.classes_[codes]
+            per_class = compute_class_weight(class_weight, classes=self.classes_, y=labels)
+            weights = weights * per_class[codes]
+        return weights
+
+    def _to_tensor(self, X_checked, fit=False, update=False, sample_weight=None):
+        """Standardised float32 tensor of validated rows (fitting the scaler if asked)."""
+        if self._standardize_inputs:
+            columns = self._standardized_columns()
+            part = X_checked if columns is None else X_checked[:, columns]
+            if fit:
+                self.input_scaler_ = ColumnStandardizer().fit(part, sample_weight)
+            elif update:
+                self.input_scaler_.partial_fit(part, sample_weight)
+            scaled = self.input_scaler_.transform(part)
+            if columns is None:
+                X_checked = scaled
+            else:
+                X_checked = np.array(X_checked, dtype=np.float64)
+                X_checked[:, columns] = scaled
+        X_checked = np.clip(X_checked, -_FLOAT32_LIMIT, _FLOAT32_LIMIT)
+        return torch.as_tensor(np.ascontiguousarray(X_checked, dtype=np.float32),
+                               device=self._inference_device())
+
+    def _inference_device(self):
+        return getattr(self, "device_", None) or check_device(self.device, type(self).__name__)
+
+    # ---------------------------------------------------------- training nets
+    def _new_training_net(self, data=None, streaming=False, train_split=None):
+        """A new skorch net around a new module, ready to train on ``data``.
+
+        ``streaming`` nets have no early stopping (every ``partial_fit`` call is
+        one pass); ``train_split`` (e.g. :class:`skgates._net.HeldOutRows`)
+        fixes the held-out rows of early stopping.
+        """
+        n_samples = max(int(self.batch_size), 1) if data is None else len(data.X)
+        module = self._checked(self._build_module, self.n_features_in_, self.n_outputs_)
         callbacks = []
         if self.verbose > 0:
             callbacks.append(("progress_bar", ProgressBar()))
-        train_split = None
-        if self.early_stopping and not partial:
+        if train_split is None and self.early_stopping and not streaming:
+            train_split = ValidSplit(
+                self.validation_fraction,
+                stratified=_can_stratify(data.codes, self.validation_fraction),
+                random_state=draw_seed(self.random_state),
+            )
+        if train_split is not None and self.early_stopping:
             callbacks.append((
                 "early_stopping",
                 EarlyStopping(monitor="valid_loss", patience=self.n_iter_no_change, load_best=True),
             ))
-            train_split = ValidSplit(
-                self.validation_fraction,
-                stratified=self.task_ == "classification" and self._can_stratify(n_samples),
-                random_state=draw_seed(self.random_state),
-            )
         callbacks.extend(self._default_callbacks())
-        callbacks.extend(self.callbacks or [])
-        return PenalizedNet(
+        callbacks.extend(self._user_callbacks())
+        net = PenalizedNet(
             module=module,
             criterion=self._make_criterion(),
             penalties=[*self._extra_penalties(), *self._contractive_penalties(module)],
@@ -254,19 +407,63 @@ class BaseNetworkEstimator(BaseEstimator):
             train_split=train_split,
             callbacks=callbacks,
             predict_nonlinearity=None,
+            compile=self._compiled(),
+            compile__dynamic=False,
             verbose=int(self.verbose),
-            device=self.device,
+            device=self.device_,
         )
+        return net.initialize()
+
+    def _train_net(self, net, data, epochs):
+        """Train ``net`` for ``epochs`` passes over ``data``; nothing fails silently."""
+        name = type(self).__name__
+        try:
+            net.partial_fit({"X": data.X, "sample_weight": data.weights}, data.y, epochs=epochs)
+        except TrainingInterrupted as interrupt:
+            raise KeyboardInterrupt(f"{name}: training was interrupted.") from interrupt
+        except NonFiniteLoss as error:
+            which = "training" if error.training else "validation"
+            raise FloatingPointError(
+                f"{name}: the {which} loss became {error.value} at epoch {error.epoch}; the "
+                f"network diverged. Try a smaller lr (now {self.lr}), gradient clipping, or "
+                "check X and y for extreme values."
+            ) from None
+        self.history_ = history_frame(net.history)
+        return net
 
     def _new_net(self):
-        """An initialised, untrained net of the fitted architecture (for loading saved weights).
+        """An initialised, untrained net of the fitted architecture (for loading saved weights)."""
+        return self._new_training_net(streaming=True)
 
-        Needs the fitted attributes that ``_build_module`` reads (``n_features_in_``,
-        ``n_outputs_`` and any estimator-specific ones); the caller loads the weights.
-        """
-        module = self._build_module(self.n_features_in_, self.n_outputs_)
-        net = self._make_net(module, n_samples=max(int(self.batch_size), 1), partial=True)
-        return net.initialize()
+    def _checked(self, build, *args):
+        """Call ``build``, naming the estimator in the errors its layers raise about arguments."""
+        try:
+            return build(*args)
+        except (ValueError, TypeError) as error:
+            raise type(error)(f"{type(self).__name__}: {error}") from error
+
+    def _user_callbacks(self):
+        # Fresh copies, so a fitted net never shares callback state with the parameter.
+        return [copy.deepcopy(callback) for callback in (self.callbacks or [])
+                if _check_callback(callback, type(self).__name__)]
+
+    def _contractive_penalties(self, module):
+        """The contractive loss term for ``module`` (empty when ``contractive`` is 0)."""
+        if not self.contractive > 0:
+            return []
+        name = type(self).__name__
+        layers = self.contractive_layers
+        if layers is None:
+            layers = self._default_contractive_layers
+        if layers is None:
+            available = ", ".join(n for n, _ in module.named_modules() if n)
+            raise ValueError(
+                f"{name}: contractive > 0 needs contractive_layers (fnmatch patterns over the "
+                f"network's module names); available module names: {available}."
+            )
+        layers = self._checked(check_layer_patterns, layers)
+        self._checked(resolve_layers, getattr(module, "_orig_mod", module), layers)
+        return [ContractivePenalty(layers, weight=float(self.contractive))]
 
     def _param_groups(self, module):
         """One skorch param group per parameter that differs from the defaults.
@@ -288,146 +485,57 @@ class BaseNetworkEstimator(BaseEstimator):
                 groups.append((name, options))
         return groups
 
-    def _can_stratify(self, n_samples):
-        n_valid = int(np.ceil(n_samples * self.validation_fraction))
-        counts = np.bincount(self._train_codes_)
-        return n_valid >= len(self.classes_) and counts.min() >= 2
-
-    def _fit_network(self, X, y):
-        """Validate, build and train from scratch; the body of ``fit``."""
-        self._check_training_params()
-        X_checked = self._validate_X(X, reset=True)
-        y_t = self._start_targets(X_checked, y, classes=None)
-        self._check_params(self.n_features_in_)
-        X_t = self._to_tensor(X_checked, reset=True)
-        if self.task_ == "reconstruction":
-            y_t = X_t
-        self._train(X_t, y_t, partial=False)
-        return self
-
-    def _partial_fit_network(self, X, y, classes=None):
-        """Train one more pass on a chunk, building the network on the first call."""
-        first_call = not hasattr(self, "net_")
-        if first_call:
-            self._check_training_params()
-            X_checked = self._validate_X(X, reset=True)
-            if classes is not None:
-                if getattr(self, "task", self._task) == "regression":
-                    raise ValueError(
-                        f"{type(self).__name__}: classes is only meaningful for classification, "
-                        "but task='regression'."
-                    )
-                self.task_ = "classification"
-            y_t = self._start_targets(X_checked, y, classes=classes, task_known=classes is not None)
-            self._check_params(self.n_features_in_)
-            X_t = self._to_tensor(X_checked, reset=True)
-            if self.task_ == "reconstruction":
-                y_t = X_t
-            self._train(X_t, y_t, partial=True)
-            return self
-        X_checked = self._validate_X(X, reset=False)
-        if self.task_ == "reconstruction":
-            X_t = self._to_tensor(X_checked, reset=False, update_scaler=True)
-            y_t = X_t
-        else:
-            y = _check_y(y, self.task_ == "regression", type(self).__name__, len(X_checked))
-            y_t = self._prepare_y(y, first_call=False)
-            X_t = self._to_tensor(X_checked, reset=False, update_scaler=True)
-        with torch_seeded(draw_seed(self._partial_rng_), self.device):
-            self.net_.partial_fit(X_t, y_t, epochs=1)
-        self.history_ = _history_frame(self.net_.history)
-        return self
-
-    def _start_targets(self, X_checked, y, classes, task_known=False):
-        name = type(self).__name__
-        if self._task == "reconstruction":
-            # Unsupervised: y is ignored, the target is X (set once X is a tensor).
-            self.task_ = "reconstruction"
-            self._check_enough_rows(len(X_checked))
-            self.n_outputs_ = X_checked.shape[1]
-            return None
-        if not task_known:
-            requested = getattr(self, "task", self._task)
-            if y is None:
-                raise ValueError(f"{name} requires y to be passed, but the target y is None.")
-            self.task_ = resolve_task(requested, y, name)
-        y = _check_y(y, self.task_ == "regression", name, len(X_checked))
-        self._check_enough_rows(len(X_checked))
-        y_t = self._prepare_y(y, first_call=True, classes=classes)
-        if self.task_ == "classification":
-            self._train_codes_ = y_t.cpu().numpy()
-        return y_t
-
-    def _to_tensor(self, X_checked, reset, update_scaler=False):
-        columns = self._standardized_columns() if self._standardize_inputs else None
-        if self._standardize_inputs and columns is not None and len(columns) == 0:
-            if reset:
-                self.input_scaler_ = None  # nothing to standardise
-        elif self._standardize_inputs:
-            part = X_checked if columns is None else X_checked[:, columns]
-            if reset:
-                self.input_scaler_ = StandardScaler().fit(part)
-            elif update_scaler:
-                self.input_scaler_.partial_fit(part)
-            part = self.input_scaler_.transform(part)
-            if columns is None:
-                X_checked = part
-            else:
-                X_checked = np.array(X_checked, dtype=np.float64)
-                X_checked[:, columns] = part
-        return torch.as_tensor(np.ascontiguousarray(X_checked, dtype=np.float32), device=self.device)
-
-    def _train(self, X_t, y_t, partial):
-        seed = draw_seed(self.random_state)
-        # Later partial_fit calls draw their seeds from here, so a stream is reproducible.
-        self._partial_rng_ = np.random.RandomState(seed)
-        with torch_seeded(seed, self.device):
-            module = self._build_module(X_t.shape[1], self.n_outputs_)
-            self.net_ = self._make_net(module, len(X_t), partial)
-            if partial:
-                self.net_.initialize()
-                self.net_.partial_fit(X_t, y_t, epochs=1)
-            else:
-                self.net_.fit(X_t, y_t)
-        self.history_ = _history_frame(self.net_.history)
-        if hasattr(self, "_train_codes_"):
-            del self._train_codes_
-
     # -------------------------------------------------------------- inference
     def _inference_module(self):
-        """The fitted network, unwrapped from ``torch.compile``.
-
-        Inference runs eager: with ``compile=True`` only training is compiled,
-        since eval-mode graphs for other batch sizes cost more to compile than
-        they save.
-        """
+        """The fitted network, unwrapped from ``torch.compile`` (inference runs eager)."""
         check_is_fitted(self, "net_")
         module = self.net_.module_
         return getattr(module, "_orig_mod", module)
 
-    def _forward(self, X, float64=False):
-        """Network outputs for ``X`` in eval mode, as a float64 array ``(n_samples, n_outputs)``.
+    def _batched(self, X, compute, float64=False, module=None):
+        """Run ``compute(module, batch)`` over the rows of ``X`` in eval mode, batch by batch.
 
-        With ``float64=True`` a float64 copy of the network computes them, so a
-        row's output does not depend on the rows batched with it (float32
-        matrix products differ in the last bits between batch sizes). Sampling
-        inside the network (DropConnect's Gaussian inference) is seeded by
-        ``random_state``. A module returning a tuple contributes its first part.
+        ``X`` is raw input (validated and standardised here, one batch at a
+        time, so memory stays at one batch above the input) or a tensor that
+        is already standardised. ``compute`` returns a tensor or a tuple of
+        tensors whose first axis is the row; the result is a float64 array
+        or a tuple of them. With ``float64=True`` a float64 copy of the network
+        computes, so a row's output does not depend on the rows batched with
+        it (float32 products differ in the last bits between batch sizes).
+        Sampling inside the network is seeded by ``random_state``.
         """
-        module = self._inference_module()
-        X_t = self._to_tensor(self._validate_X(X, reset=False), reset=False)
+        module = self._inference_module() if module is None else module
+        if isinstance(X, torch.Tensor):
+            rows, batch_of = len(X), lambda start, stop: X[start:stop]
+        else:
+            X_checked = self._validate_X(X, reset=False)
+            rows = len(X_checked)
+            batch_of = lambda start, stop: self._to_tensor(X_checked[start:stop])  # noqa: E731
         if float64:
-            X_t = X_t.double()
             module = copy.deepcopy(module).double()
         was_training = module.training
         module.eval()
+        parts = []
         try:
             with torch.no_grad(), torch_seeded(draw_seed(self.random_state), self.device):
-                parts = [_prediction_part(module(X_t[start:start + PREDICT_BATCH_SIZE]))
-                         for start in range(0, len(X_t), PREDICT_BATCH_SIZE)]
+                for start in range(0, rows, PREDICT_BATCH_SIZE):
+                    batch = batch_of(start, start + PREDICT_BATCH_SIZE)
+                    out = compute(module, batch.double() if float64 else batch)
+                    parts.append(out if isinstance(out, tuple) else (out,))
         finally:
             module.train(was_training)
-        return torch.cat(parts).cpu().numpy().astype(np.float64)
+        if not parts:
+            raise ValueError(f"{type(self).__name__}: X has no rows.")
+        arrays = tuple(torch.cat([part[k] for part in parts]).cpu().numpy().astype(np.float64)
+                       for k in range(len(parts[0])))
+        return arrays if len(arrays) > 1 else arrays[0]
+
+    def _forward(self, X, float64=False):
+        """Network outputs for ``X`` in eval mode, float64 ``(n_samples, n_outputs)``.
+
+        A module returning a tuple contributes its first part.
+        """
+        return self._batched(X, lambda module, batch: _prediction_part(module(batch)), float64)
 
     def _probabilities(self, logits):
         """Class probabilities (softmax over the last axis) of network logits."""
@@ -448,13 +556,59 @@ class BaseNetworkEstimator(BaseEstimator):
         tags = super().__sklearn_tags__()
         tags.target_tags.required = self._task != "reconstruction"
         tags.input_tags.allow_nan = False
+        tags.non_deterministic = str(self.device) != "cpu"
         return tags
+
+
+class TrainingData:
+    """One call's validated training data as tensors on the training device.
+
+    Attributes
+    ----------
+    X : torch.Tensor of shape (n_samples, n_features)
+        Standardised float32 inputs.
+    y : torch.Tensor
+        Encoded targets (class codes, standardised targets, or ``X``).
+    weights : torch.Tensor of shape (n_samples,)
+        Row weights (sample weights times class weights; ones by default).
+    codes : ndarray of int or None
+        Class codes (classification only), for stratified splits.
+    """
+
+    def __init__(self, X, y, weights, codes):
+        self.X, self.y, self.weights, self.codes = X, y, weights, codes
+
+    def rows(self, index):
+        """The data of the rows ``index`` (an array of positions)."""
+        index_t = torch.as_tensor(index, device=self.X.device)
+        return TrainingData(self.X[index_t], self.y[index_t], self.weights[index_t],
+                            None if self.codes is None else self.codes[index])
+
+
+def _can_stratify(codes, validation_fraction):
+    """Whether a stratified hold-out of ``validation_fraction`` is possible for class ``codes``."""
+    if codes is None:
+        return False
+    counts = np.bincount(codes)
+    counts = counts[counts > 0]
+    n_valid = int(np.ceil(len(codes) * validation_fraction))
+    return n_valid >= len(counts) and counts.min() >= 2
+
+
+def _check_callback(callback, estimator_name):
+    if isinstance(callback, tuple) and len(callback) == 2 and isinstance(callback[0], str):
+        callback = callback[1]
+    if not isinstance(callback, Callback) and not (isinstance(callback, type)
+                                                   and issubclass(callback, Callback)):
+        raise TypeError(
+            f"{estimator_name}: callbacks must hold skorch callbacks (or (name, callback) "
+            f"pairs), got {callback!r}."
+        )
+    return True
 
 
 def _check_y(y, regression, estimator_name, n_samples=None):
     """Check targets: no NaN/inf for regression, 1-D labels for classification."""
-    if y is None:
-        raise ValueError(f"{estimator_name} requires y to be passed, but the target y is None.")
     if regression:
         y = np.asarray(y)
         if y.dtype.kind not in "biuf":
@@ -465,7 +619,7 @@ def _check_y(y, regression, estimator_name, n_samples=None):
                     f"{estimator_name}: regression targets must be numeric; got dtype {y.dtype}."
                 ) from error
         y = y.astype(np.float64)
-        if y.ndim > 2:
+        if y.ndim > 2 or y.ndim == 0:
             raise ValueError(f"{estimator_name}: y must be 1-D or 2-D, got {y.ndim} dimensions.")
         if not np.all(np.isfinite(y)):
             raise ValueError(f"{estimator_name}: Input y contains NaN or infinity.")
@@ -487,22 +641,10 @@ def _prediction_part(output):
     return output[0] if isinstance(output, (tuple, list)) else output
 
 
-def _history_frame(history):
+def history_frame(history):
     """One row per epoch: ``epoch``, ``train_loss`` and, if any, ``valid_loss``."""
     columns = ["epoch", "train_loss", "valid_loss"]
     rows = [{key: row[key] for key in columns if key in row} for row in history]
     return pd.DataFrame(rows, columns=[c for c in columns if any(c in r for r in rows)])
 
 
-def check_hidden_layer_sizes(sizes, estimator_name):
-    """Check ``hidden_layer_sizes`` is a sequence of positive ints."""
-    try:
-        sizes = list(sizes)
-    except TypeError:
-        raise TypeError(
-            f"{estimator_name}: hidden_layer_sizes must be a sequence of ints, got {sizes!r}."
-        ) from None
-    if not all(isinstance(s, numbers.Integral) and s >= 1 for s in sizes):
-        raise ValueError(
-            f"{estimator_name}: hidden_layer_sizes must hold positive ints, got {sizes!r}."
-        )

@@ -3,8 +3,11 @@
 Nothing here knows about scikit-learn; :mod:`skgates._base` builds these objects.
 """
 
+from collections.abc import Mapping
+
 import torch
 from skorch import NeuralNet
+from skorch.callbacks import EarlyStopping
 from torch.utils.data import Subset
 
 
@@ -15,6 +18,8 @@ class TensorBatchLoader:
     :class:`torch.utils.data.Subset` of one after its validation split).
     ``torch.utils.data.DataLoader`` would index and collate that dataset row by
     row; this loader indexes the underlying tensors once per batch instead.
+    ``X`` may be a tensor or a dict of tensors with one row per sample (the
+    bridge passes ``{"X": ..., "sample_weight": ...}``).
 
     A trailing batch of a single row is merged into the previous batch, so
     layers that need batch statistics (BatchNorm) never see a batch of one
@@ -23,7 +28,7 @@ class TensorBatchLoader:
     Parameters
     ----------
     dataset : skorch.dataset.Dataset or torch.utils.data.Subset
-        Holds tensors ``X`` and ``y`` (``y`` may be None).
+        Holds ``X`` (tensor or dict of tensors) and ``y`` (tensor or None).
     batch_size : int
         Rows per batch.
     shuffle : bool, default=False
@@ -35,8 +40,11 @@ class TensorBatchLoader:
         self.batch_size = int(batch_size)
         self.shuffle = shuffle
 
+    def _n_rows(self):
+        return len(next(iter(self.X.values()))) if isinstance(self.X, dict) else len(self.X)
+
     def _bounds(self):
-        n = len(self.X)
+        n = self._n_rows()
         starts = list(range(0, n, self.batch_size))
         if len(starts) > 1 and n - starts[-1] == 1:
             starts.pop()
@@ -46,44 +54,105 @@ class TensorBatchLoader:
         return len(self._bounds())
 
     def __iter__(self):
-        n = len(self.X)
-        order = torch.randperm(n, device=self.X.device) if self.shuffle else None
+        n = self._n_rows()
+        device = _first_tensor(self.X).device
+        order = torch.randperm(n, device=device) if self.shuffle else None
         for start, stop in self._bounds():
-            if order is None:
-                rows = slice(start, stop)
-            else:
-                rows = order[start:stop]
-            yield self.X[rows], (None if self.y is None else self.y[rows])
+            rows = slice(start, stop) if order is None else order[start:stop]
+            yield _take(self.X, rows), _take(self.y, rows)
+
+
+def _first_tensor(X):
+    return next(iter(X.values())) if isinstance(X, dict) else X
+
+
+def _take(data, rows):
+    """Rows of a tensor, of every tensor of a dict, or None."""
+    if data is None:
+        return None
+    if isinstance(data, dict):
+        return {key: value[rows] for key, value in data.items()}
+    return data[rows]
 
 
 def _tensors_of(dataset):
     """Return the ``(X, y)`` tensors behind a skorch Dataset or a Subset of one."""
     if isinstance(dataset, Subset):
         X, y = _tensors_of(dataset.dataset)
-        rows = torch.as_tensor(dataset.indices, device=X.device)
-        return X[rows], (None if y is None else y[rows])
+        rows = torch.as_tensor(dataset.indices, device=_first_tensor(X).device)
+        return _take(X, rows), _take(y, rows)
     X, y = dataset.X, dataset.y
-    if not isinstance(X, torch.Tensor):
+    if not isinstance(_first_tensor(X), torch.Tensor):
         raise TypeError(
-            "TensorBatchLoader needs X as a torch.Tensor, got "
+            "TensorBatchLoader needs X as a torch.Tensor (or a dict of them), got "
             f"{type(X).__name__}; the skgates bridge converts data before fitting."
         )
     return X, y
 
 
+class HeldOutRows:
+    """A skorch ``train_split`` that holds out given rows (indices only, no data).
+
+    Parameters
+    ----------
+    train_rows, valid_rows : array-like of int
+        Row positions of the training and validation parts.
+    """
+
+    def __init__(self, train_rows, valid_rows):
+        self.train_rows = [int(i) for i in train_rows]
+        self.valid_rows = [int(i) for i in valid_rows]
+
+    def __call__(self, dataset, y=None, groups=None):
+        return Subset(dataset, self.train_rows), Subset(dataset, self.valid_rows)
+
+
+class TrainingInterrupted(BaseException):
+    """Raised through skorch (which swallows ``KeyboardInterrupt``) when training is interrupted."""
+
+
+class NonFiniteLoss(FloatingPointError):
+    """The loss of a batch was NaN or infinite.
+
+    Attributes
+    ----------
+    epoch : int
+        1-based epoch in which it happened.
+    training : bool
+        Whether it was the training loss (else the validation loss).
+    value : float
+    """
+
+    def __init__(self, epoch, training, value):
+        super().__init__(f"non-finite {'training' if training else 'validation'} loss {value} "
+                         f"at epoch {epoch}")
+        self.epoch, self.training, self.value = epoch, training, value
+
+
 class PenalizedNet(NeuralNet):
-    """A skorch ``NeuralNet`` whose training loss includes regularisers.
+    """A skorch ``NeuralNet`` with row weights, regularisers and no silent failure.
 
-    During training the loss is::
+    ``X`` is a dict ``{"X": inputs, "sample_weight": weights}``; the module
+    sees only the inputs. The criterion returns per-row losses
+    (``reduction="none"``; a scalar criterion is used as it is) and the loss of
+    a batch is their weighted mean ``sum(w * loss) / sum(w)``, so a weight of 0
+    removes a row and an integer weight repeats it. During training the loss
+    adds::
 
-        criterion(y_pred, y) + module.penalty() + sum(term(module, X) for term in penalties)
+        module.penalty() + sum(term(module, X) for term in penalties)
 
     ``module.penalty()`` is the network's own regulariser (CancelOut's gate
     sparsity, TabNet's mask entropy), computed from the forward pass that
     produced ``y_pred``. ``penalties`` are extra terms the estimator adds
     (for example the contractive penalty); each is a callable
-    ``term(module, X) -> scalar tensor``. Validation losses are the plain
-    criterion, so early stopping watches the task and not the regulariser.
+    ``term(module, X) -> scalar tensor``. Validation losses are the weighted
+    task loss only, so early stopping watches the task and not the regulariser.
+
+    A non-finite loss raises :class:`NonFiniteLoss`; a ``KeyboardInterrupt``
+    during training (other than the one skorch's ``EarlyStopping`` raises to
+    stop) is re-raised as :class:`TrainingInterrupted`, because skorch's
+    ``partial_fit`` would swallow it and return a half-trained net.
+    With ``compile=True`` only the module is compiled, not the criterion.
 
     Parameters
     ----------
@@ -97,13 +166,41 @@ class PenalizedNet(NeuralNet):
         super().__init__(*args, **kwargs)
         self.penalties = penalties
 
+    def infer(self, x, **fit_params):
+        if isinstance(x, Mapping):
+            x = x["X"]
+        return super().infer(x, **fit_params)
+
     def get_loss(self, y_pred, y_true, X=None, training=False):
-        loss = super().get_loss(y_pred, y_true, X=X, training=training)
-        if not training:
-            return loss
-        own_penalty = getattr(self.module_, "penalty", None)
-        if callable(own_penalty):
-            loss = loss + own_penalty()
-        for term in self.penalties:
-            loss = loss + term(self.module_, X)
+        inputs, weights = (X["X"], X["sample_weight"]) if isinstance(X, Mapping) else (X, None)
+        losses = self.criterion_(y_pred, y_true)
+        if losses.ndim == 0 or weights is None:
+            loss = losses.mean()
+        else:
+            per_row = losses.reshape(len(losses), -1).mean(dim=1)
+            loss = (per_row * weights).sum() / weights.sum().clamp_min(torch.finfo(weights.dtype).tiny)
+        if training:
+            own_penalty = getattr(self.module_, "penalty", None)
+            if callable(own_penalty):
+                loss = loss + own_penalty()
+            for term in self.penalties:
+                loss = loss + term(self.module_, inputs)
+        if not torch.isfinite(loss.detach()):
+            raise NonFiniteLoss(len(self.history), training, float(loss.detach()))
         return loss
+
+    def fit_loop(self, X, y=None, epochs=None, **fit_params):
+        try:
+            return super().fit_loop(X, y, epochs=epochs, **fit_params)
+        except KeyboardInterrupt as error:
+            if self._stopped_early():
+                raise  # skorch's EarlyStopping stops training by raising KeyboardInterrupt
+            raise TrainingInterrupted() from error
+
+    def _stopped_early(self):
+        return any(isinstance(callback, EarlyStopping)
+                   and getattr(callback, "misses_", 0) >= callback.patience
+                   for _, callback in self.callbacks_)
+
+    def torch_compile(self, module, name):
+        return super().torch_compile(module, name) if name == "module" else module

@@ -1,17 +1,17 @@
 """CancelOutSelector: feature selection by learned input gates."""
 
-import numbers
+from numbers import Integral, Real
 
 import numpy as np
 from sklearn.base import BaseEstimator
 from sklearn.feature_selection import SelectorMixin
-from sklearn.utils import check_scalar
+from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted
 
-from ._base import BaseNetworkEstimator, check_hidden_layer_sizes
+from ._base import BaseNetworkEstimator, training_params
 from ._selection import check_max_features, support_mask
-from .nn.cancelout import GATE_ACTIVATIONS, CancelOut, CancelOutNetwork
-from .nn.mlp import MLP, check_activation
+from .nn.cancelout import CancelOut, CancelOutNetwork
+from .nn.mlp import MLP
 
 
 class CancelOutSelector(SelectorMixin, BaseNetworkEstimator, BaseEstimator):
@@ -41,6 +41,12 @@ class CancelOutSelector(SelectorMixin, BaseNetworkEstimator, BaseEstimator):
         gates, ``"mean"``), or no threshold when ``max_features`` is set.
     max_features : int or None, default=None
         Select at most this many features, the most important first.
+    class_weight : dict, "balanced" or None, default=None
+        Weights of the classes in the loss (classification only), as in
+        :class:`~sklearn.linear_model.LogisticRegression`: a dict
+        ``{label: weight}``, or ``"balanced"`` for ``n_samples / (n_classes *
+        count(label))`` (``fit`` only; pass a dict to ``partial_fit``).
+        Multiplies ``sample_weight``.
     lambda_1 : float, default=0.003
         Weight of the gate-sum sparsity term.
     lambda_2 : float, default=0.0
@@ -138,12 +144,24 @@ class CancelOutSelector(SelectorMixin, BaseNetworkEstimator, BaseEstimator):
     """
 
     _default_contractive_layers = ("body.hidden.*",)
+    _parameter_constraints = {
+        **BaseNetworkEstimator._parameter_constraints,
+        "task": [StrOptions({"auto", "classification", "regression"})],
+        "threshold": [Interval(Real, None, None, closed="neither"), str, None],
+        "max_features": [Interval(Integral, 0, None, closed="left"), None],
+        "class_weight": BaseNetworkEstimator._class_weight_constraint,
+        "gate_lr_scale": [Interval(Real, 0, np.inf, closed="neither")],
+        # lambda_1, lambda_2, gate_activation, gate_init, hidden_layer_sizes and activation
+        # are checked by the layers they configure (skgates.nn.CancelOut, skgates.nn.MLP).
+    }
 
     def __init__(
         self,
+        *,
         task="auto",
         threshold=None,
         max_features=None,
+        class_weight=None,
         lambda_1=0.003,
         lambda_2=0.0,
         gate_activation="sigmoid",
@@ -165,9 +183,11 @@ class CancelOutSelector(SelectorMixin, BaseNetworkEstimator, BaseEstimator):
         verbose=0,
         callbacks=None,
     ):
+        super().__init__(**training_params(locals()))
         self.task = task
         self.threshold = threshold
         self.max_features = max_features
+        self.class_weight = class_weight
         self.lambda_1 = lambda_1
         self.lambda_2 = lambda_2
         self.gate_activation = gate_activation
@@ -175,21 +195,8 @@ class CancelOutSelector(SelectorMixin, BaseNetworkEstimator, BaseEstimator):
         self.gate_lr_scale = gate_lr_scale
         self.hidden_layer_sizes = hidden_layer_sizes
         self.activation = activation
-        self.contractive = contractive
-        self.contractive_layers = contractive_layers
-        self.max_epochs = max_epochs
-        self.batch_size = batch_size
-        self.lr = lr
-        self.weight_decay = weight_decay
-        self.early_stopping = early_stopping
-        self.validation_fraction = validation_fraction
-        self.n_iter_no_change = n_iter_no_change
-        self.device = device
-        self.random_state = random_state
-        self.verbose = verbose
-        self.callbacks = callbacks
 
-    def fit(self, X, y):
+    def fit(self, X, y, sample_weight=None):
         """Train the gated network on ``(X, y)``.
 
         Parameters
@@ -198,14 +205,17 @@ class CancelOutSelector(SelectorMixin, BaseNetworkEstimator, BaseEstimator):
             Numeric training data (a DataFrame keeps its column names).
         y : array-like of shape (n_samples,) or (n_samples, n_outputs)
             Class labels or regression targets.
+        sample_weight : array-like of shape (n_samples,), default=None
+            Weight of each row in the training (and validation) loss; a
+            weight of 0 removes the row, an integer weight repeats it.
 
         Returns
         -------
         self : CancelOutSelector
         """
-        return self._fit_network(X, y)
+        return self._fit(X, y, sample_weight=sample_weight)
 
-    def partial_fit(self, X, y, classes=None):
+    def partial_fit(self, X, y, classes=None, sample_weight=None):
         """Train one more pass over a chunk of a stream.
 
         The first call builds the network (its input standardisation is then
@@ -219,34 +229,23 @@ class CancelOutSelector(SelectorMixin, BaseNetworkEstimator, BaseEstimator):
             All labels the stream will contain. Required on the first call for
             classification unless the first chunk already holds every class;
             a later label outside ``classes`` raises a ``ValueError``.
+        sample_weight : array-like of shape (n_samples,), default=None
+            Weight of each row of the chunk in the loss.
 
         Returns
         -------
         self : CancelOutSelector
         """
-        return self._partial_fit_network(X, y, classes=classes)
+        return self._partial_fit(X, y, classes=classes, sample_weight=sample_weight)
 
     # ------------------------------------------------------------- the bridge
     def _check_params(self, n_features):
-        name = type(self).__name__
-        if self.gate_activation not in GATE_ACTIVATIONS:
-            raise ValueError(
-                f"{name}: unknown gate_activation {self.gate_activation!r}; expected one of "
-                f"{', '.join(map(repr, GATE_ACTIVATIONS))}."
-            )
-        check_activation(self.activation)
-        check_scalar(self.lambda_1, "lambda_1", numbers.Real, min_val=0)
-        check_scalar(self.lambda_2, "lambda_2", numbers.Real, min_val=0)
-        check_scalar(self.gate_init, "gate_init", numbers.Real)
-        check_scalar(self.gate_lr_scale, "gate_lr_scale", numbers.Real, min_val=0,
-                     include_boundaries="neither")
-        check_hidden_layer_sizes(self.hidden_layer_sizes, name)
-        check_max_features(self.max_features, n_features, name)
+        check_max_features(self.max_features, n_features, type(self).__name__)
 
     def _build_module(self, n_features, n_outputs):
         gate = CancelOut(n_features, activation=self.gate_activation, lambda_1=self.lambda_1,
                          lambda_2=self.lambda_2, init=self.gate_init)
-        body = MLP(n_features, tuple(self.hidden_layer_sizes), n_outputs, self.activation)
+        body = MLP(n_features, self.hidden_layer_sizes, n_outputs, self.activation)
         return CancelOutNetwork(gate, body)
 
     def _optimizer_param_groups(self):

@@ -1,19 +1,14 @@
 """ContractiveAutoencoder: an unsupervised transformer whose code resists small input changes."""
 
-import copy
-import numbers
-
 import numpy as np
 import torch
 from sklearn.base import ClassNamePrefixFeaturesOutMixin, TransformerMixin
-from sklearn.utils import check_scalar
 from sklearn.utils.validation import check_array, check_is_fitted
 
-from ._base import BaseNetworkEstimator, check_hidden_layer_sizes
+from ._base import BaseNetworkEstimator, training_params
 from ._seeding import draw_seed, torch_seeded
 from .dropconnect import input_x_gradient
-from .nn.contractive import Autoencoder
-from .nn.mlp import check_activation
+from .nn import Autoencoder
 
 
 class ContractiveAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin,
@@ -121,9 +116,12 @@ class ContractiveAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin,
 
     _task = "reconstruction"
     _default_contractive_layers = ("encoder.code",)
+    # n_components, hidden_layer_sizes and activation are checked by skgates.nn.Autoencoder.
+    _parameter_constraints = {**BaseNetworkEstimator._parameter_constraints}
 
     def __init__(
         self,
+        *,
         n_components=2,
         contractive=0.1,
         contractive_layers=None,
@@ -141,22 +139,10 @@ class ContractiveAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin,
         verbose=0,
         callbacks=None,
     ):
+        super().__init__(**training_params(locals()))
         self.n_components = n_components
-        self.contractive = contractive
-        self.contractive_layers = contractive_layers
         self.hidden_layer_sizes = hidden_layer_sizes
         self.activation = activation
-        self.max_epochs = max_epochs
-        self.batch_size = batch_size
-        self.lr = lr
-        self.weight_decay = weight_decay
-        self.early_stopping = early_stopping
-        self.validation_fraction = validation_fraction
-        self.n_iter_no_change = n_iter_no_change
-        self.device = device
-        self.random_state = random_state
-        self.verbose = verbose
-        self.callbacks = callbacks
 
     def fit(self, X, y=None):
         """Train the autoencoder on ``X``.
@@ -172,20 +158,20 @@ class ContractiveAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin,
         -------
         self : ContractiveAutoencoder
         """
-        self._fit_network(X, None)
-        X_t = self._to_tensor(self._validate_X(X, reset=False), reset=False)
-        module = self.net_.module_.eval()
+        return self._fit(X, None)
+
+    def _after_training(self, data, first_call):
+        module = self._inference_module().eval()
         with torch_seeded(draw_seed(self.random_state), self.device):
-            self.feature_importances_ = input_x_gradient(module.encode, X_t)
-        return self
+            self.feature_importances_ = input_x_gradient(module.encode, data.X)
 
     def transform(self, X):
-        """The code of each row, shape ``(n_samples, n_components)``, float64."""
-        check_is_fitted(self, "net_")
-        X_t = self._to_tensor(self._validate_X(X, reset=False), reset=False).double()
-        module = self._float64_network()
-        with torch.no_grad():
-            return module.encode(X_t).cpu().numpy()
+        """The code of each row, shape ``(n_samples, n_components)``, float64.
+
+        Computed in float64, batch by batch, so a row's code does not depend on
+        the rows transformed with it.
+        """
+        return self._batched(X, lambda module, batch: module.encode(batch), float64=True)
 
     def inverse_transform(self, X):
         """Decode codes back to the input space (undoing the standardisation).
@@ -199,35 +185,26 @@ class ContractiveAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin,
         X_reconstructed : ndarray of shape (n_samples, n_features_in_)
         """
         check_is_fitted(self, "net_")
-        codes = check_array(X, dtype=[np.float32, np.float64])
-        if codes.shape[1] != self.n_components:
+        codes = check_array(X, dtype=[np.float64, np.float32])
+        if codes.shape[1] != self._code_width():
             raise ValueError(
-                f"ContractiveAutoencoder: inverse_transform expects {self.n_components} columns "
-                f"(n_components), got {codes.shape[1]}."
+                f"ContractiveAutoencoder: inverse_transform expects {self._code_width()} "
+                f"columns (n_components), got {codes.shape[1]}."
             )
-        module = self._float64_network()
-        with torch.no_grad():
-            codes_t = torch.as_tensor(codes, dtype=torch.float64, device=self.device)
-            out = module.decoder(codes_t).cpu().numpy()
+        codes_t = torch.as_tensor(codes, dtype=torch.float64, device=self._inference_device())
+        out = self._batched(codes_t, lambda module, batch: module.decoder(batch), float64=True)
         return self.input_scaler_.inverse_transform(out)
 
-    def _float64_network(self):
-        """A float64 copy of the network: a row's output does not depend on its batch."""
-        return copy.deepcopy(self.net_.module_).double().eval()
+    def _code_width(self):
+        return self._inference_module().encoder.code[0].out_features
 
     @property
     def _n_features_out(self):
         return self.n_components
 
     # ------------------------------------------------------------- the bridge
-    def _check_params(self, n_features):
-        check_scalar(self.n_components, "n_components", numbers.Integral, min_val=1)
-        check_activation(self.activation)
-        check_hidden_layer_sizes(self.hidden_layer_sizes, type(self).__name__)
-
     def _build_module(self, n_features, n_outputs):
-        return Autoencoder(n_features, int(self.n_components), tuple(self.hidden_layer_sizes),
-                           check_activation(self.activation))
+        return Autoencoder(n_features, self.n_components, self.hidden_layer_sizes, self.activation)
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()

@@ -1,15 +1,12 @@
 """DropConnectClassifier and DropConnectRegressor: MLPs whose hidden layers drop weights."""
 
-import numbers
-
 import numpy as np
 import torch
 from sklearn.base import ClassifierMixin, RegressorMixin
-from sklearn.utils import check_scalar
 
-from ._base import BaseNetworkEstimator, check_hidden_layer_sizes
+from ._base import BaseNetworkEstimator, training_params
 from ._seeding import draw_seed, torch_seeded
-from .nn.dropconnect import INFERENCE, DropConnectNetwork
+from .nn.dropconnect import DropConnectNetwork
 from .nn.mlp import check_activation
 
 #: Rows of the training data used for ``feature_importances_``.
@@ -51,70 +48,28 @@ class _BaseDropConnect(BaseNetworkEstimator):
     """Shared parameters, network and importances of the DropConnect estimators."""
 
     _default_contractive_layers = ("hidden.*",)
+    # hidden_layer_sizes, activation, p, inference and n_samples are checked by
+    # skgates.nn.DropConnectNetwork, the layer they configure.
+    _parameter_constraints = {**BaseNetworkEstimator._parameter_constraints}
 
-    def __init__(
-        self,
-        hidden_layer_sizes=(64,),
-        activation="relu",
-        p=0.5,
-        inference="mean",
-        n_samples=100,
-        contractive=0.0,
-        contractive_layers=None,
-        max_epochs=100,
-        batch_size=128,
-        lr=0.003,
-        weight_decay=0.0,
-        early_stopping=False,
-        validation_fraction=0.1,
-        n_iter_no_change=10,
-        device="cpu",
-        random_state=None,
-        verbose=0,
-        callbacks=None,
-    ):
-        self.hidden_layer_sizes = hidden_layer_sizes
-        self.activation = activation
-        self.p = p
-        self.inference = inference
-        self.n_samples = n_samples
-        self.contractive = contractive
-        self.contractive_layers = contractive_layers
-        self.max_epochs = max_epochs
-        self.batch_size = batch_size
-        self.lr = lr
-        self.weight_decay = weight_decay
-        self.early_stopping = early_stopping
-        self.validation_fraction = validation_fraction
-        self.n_iter_no_change = n_iter_no_change
-        self.device = device
-        self.random_state = random_state
-        self.verbose = verbose
-        self.callbacks = callbacks
+    def _init(self, values):
+        super().__init__(**training_params(values))
+        self.hidden_layer_sizes = values["hidden_layer_sizes"]
+        self.activation = values["activation"]
+        self.p = values["p"]
+        self.inference = values["inference"]
+        self.n_samples = values["n_samples"]
 
     # ------------------------------------------------------------- the bridge
-    def _check_params(self, n_features):
-        name = type(self).__name__
-        check_activation(self.activation)
-        check_hidden_layer_sizes(self.hidden_layer_sizes, name)
-        if not isinstance(self.p, numbers.Real) or isinstance(self.p, bool) or not 0 <= self.p < 1:
-            raise ValueError(f"{name}: p (drop probability) must be in [0, 1), got {self.p!r}.")
-        if self.inference not in INFERENCE:
-            raise ValueError(
-                f"{name}: unknown inference {self.inference!r}; expected one of "
-                f"{', '.join(map(repr, INFERENCE))}."
-            )
-        check_scalar(self.n_samples, "n_samples", numbers.Integral, min_val=1)
-
     def _build_module(self, n_features, n_outputs):
         return DropConnectNetwork(
-            n_features, tuple(self.hidden_layer_sizes), n_outputs,
-            activation=check_activation(self.activation), p=float(self.p),
-            inference=self.inference, n_samples=int(self.n_samples),
+            n_features, self.hidden_layer_sizes, n_outputs,
+            activation=check_activation(self.activation),
+            p=self.p, inference=self.inference, n_samples=self.n_samples,
         )
 
     def _importance_function(self):
-        module = self.net_.module_
+        module = self._inference_module()
 
         def expected_network(x):
             for layer in module.hidden:
@@ -124,11 +79,10 @@ class _BaseDropConnect(BaseNetworkEstimator):
 
         return expected_network
 
-    def _update_importances(self, X, first_call):
-        X_t = self._to_tensor(self._validate_X(X, reset=False), reset=False)
+    def _after_training(self, data, first_call):
         with torch_seeded(draw_seed(self.random_state), self.device):
-            values = input_x_gradient(self._importance_function(), X_t)
-        n = min(len(X_t), IMPORTANCE_ROWS)
+            values = input_x_gradient(self._importance_function(), data.X)
+        n = min(len(data.X), IMPORTANCE_ROWS)
         if first_call:
             self._importance_sum_, self._importance_rows_ = values * n, n
         else:
@@ -137,7 +91,7 @@ class _BaseDropConnect(BaseNetworkEstimator):
         total = self._importance_sum_ / self._importance_rows_
         self.feature_importances_ = total / total.sum() if total.sum() > 0 else total
 
-    def fit(self, X, y):
+    def fit(self, X, y, sample_weight=None):
         """Train the network on ``(X, y)``.
 
         Parameters
@@ -146,28 +100,14 @@ class _BaseDropConnect(BaseNetworkEstimator):
             Numeric training data.
         y : array-like of shape (n_samples,) or (n_samples, n_outputs)
             Class labels (classifier) or targets (regressor).
+        sample_weight : array-like of shape (n_samples,), default=None
+            Weight of each row in the training (and validation) loss.
 
         Returns
         -------
         self : object
         """
-        self._fit_network(X, y)
-        self._update_importances(X, first_call=True)
-        return self
-
-    def partial_fit(self, X, y, **kwargs):
-        """Train one more pass over a chunk of a stream (the first call builds the network).
-
-        ``feature_importances_`` become the row-weighted mean over the chunks seen.
-
-        Returns
-        -------
-        self : object
-        """
-        first_call = not hasattr(self, "net_")
-        self._partial_fit_network(X, y, **kwargs)
-        self._update_importances(X, first_call=first_call)
-        return self
+        return self._fit(X, y, sample_weight=sample_weight)
 
 
 _DOC_PARAMETERS = """
@@ -186,7 +126,7 @@ _DOC_PARAMETERS = """
         Gaussian moment matching averaged over ``n_samples`` draws (seeded by
         ``random_state``), see :class:`skgates.nn.DropConnectLinear`.
     n_samples : int, default=100
-        Draws per row for ``inference="gaussian"``.
+        Draws per row for ``inference="gaussian"``.{class_weight}
     contractive : float, default=0.0
         Weight of the contractive penalty on the chosen hidden layers (the
         mean over rows and layers of the squared Frobenius norm of the
@@ -223,6 +163,13 @@ _DOC_PARAMETERS = """
         Extra callbacks for the skorch net.
 """
 
+_DOC_CLASS_WEIGHT = """
+    class_weight : dict, "balanced" or None, default=None
+        Weights of the classes in the loss, as in
+        :class:`~sklearn.linear_model.LogisticRegression`: a dict
+        ``{label: weight}``, or ``"balanced"`` (``fit`` only; pass a dict to
+        ``partial_fit``). Multiplies ``sample_weight``."""
+
 _DOC_ATTRIBUTES = """
     feature_importances_ : ndarray of shape (n_features_in_,)
         Mean absolute input x gradient on (up to 2,000 rows of) the training
@@ -258,7 +205,7 @@ class DropConnectClassifier(ClassifierMixin, _BaseDropConnect):
     -> Linear``, trained with the cross-entropy; in training every example
     gets its own mask over every hidden weight matrix. Columns are
     standardised inside the estimator.
-""" + _DOC_PARAMETERS + """
+""" + _DOC_PARAMETERS.replace("{class_weight}", _DOC_CLASS_WEIGHT) + """
     Attributes
     ----------
     classes_ : ndarray of shape (n_classes,)
@@ -281,9 +228,23 @@ class DropConnectClassifier(ClassifierMixin, _BaseDropConnect):
     """
 
     _task = "classification"
+    _parameter_constraints = {
+        **_BaseDropConnect._parameter_constraints,
+        "class_weight": BaseNetworkEstimator._class_weight_constraint,
+    }
 
-    def partial_fit(self, X, y, classes=None):
-        """Train one more pass over a chunk of a stream.
+    def __init__(self, *, hidden_layer_sizes=(64,), activation="relu", p=0.5, inference="mean",
+                 n_samples=100, class_weight=None, contractive=0.0, contractive_layers=None,
+                 max_epochs=100, batch_size=128, lr=0.003, weight_decay=0.0,
+                 early_stopping=False, validation_fraction=0.1, n_iter_no_change=10,
+                 device="cpu", random_state=None, verbose=0, callbacks=None):
+        self._init(locals())
+        self.class_weight = class_weight
+
+    def partial_fit(self, X, y, classes=None, sample_weight=None):
+        """Train one more pass over a chunk of a stream (the first call builds the network).
+
+        ``feature_importances_`` become the row-weighted mean over the chunks seen.
 
         Parameters
         ----------
@@ -292,12 +253,14 @@ class DropConnectClassifier(ClassifierMixin, _BaseDropConnect):
         classes : array-like of shape (n_classes,), default=None
             All labels the stream will contain; needed on the first call
             unless the first chunk holds every class.
+        sample_weight : array-like of shape (n_samples,), default=None
+            Weight of each row of the chunk in the loss.
 
         Returns
         -------
         self : DropConnectClassifier
         """
-        return super().partial_fit(X, y, classes=classes)
+        return self._partial_fit(X, y, classes=classes, sample_weight=sample_weight)
 
     def predict_proba(self, X):
         """Class probabilities, shape ``(n_samples, n_classes)``."""
@@ -316,7 +279,7 @@ class DropConnectRegressor(RegressorMixin, _BaseDropConnect):
     (single or multi-output); in training every example gets its own mask
     over every hidden weight matrix. Columns are standardised inside the
     estimator.
-""" + _DOC_PARAMETERS + """
+""" + _DOC_PARAMETERS.replace("{class_weight}", "") + """
     Attributes
     ----------""" + _DOC_ATTRIBUTES.format(outputs="standardised predicted targets") + """
     target_scaler_ : sklearn.preprocessing.StandardScaler
@@ -339,6 +302,31 @@ class DropConnectRegressor(RegressorMixin, _BaseDropConnect):
     """
 
     _task = "regression"
+
+    def __init__(self, *, hidden_layer_sizes=(64,), activation="relu", p=0.5, inference="mean",
+                 n_samples=100, contractive=0.0, contractive_layers=None, max_epochs=100,
+                 batch_size=128, lr=0.003, weight_decay=0.0, early_stopping=False,
+                 validation_fraction=0.1, n_iter_no_change=10, device="cpu", random_state=None,
+                 verbose=0, callbacks=None):
+        self._init(locals())
+
+    def partial_fit(self, X, y, sample_weight=None):
+        """Train one more pass over a chunk of a stream (the first call builds the network).
+
+        ``feature_importances_`` become the row-weighted mean over the chunks seen.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+        y : array-like of shape (n_samples,) or (n_samples, n_outputs)
+        sample_weight : array-like of shape (n_samples,), default=None
+            Weight of each row of the chunk in the loss.
+
+        Returns
+        -------
+        self : DropConnectRegressor
+        """
+        return self._partial_fit(X, y, sample_weight=sample_weight)
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()

@@ -2,17 +2,18 @@
 
 import copy
 import numbers
+from numbers import Integral, Real
 
 import numpy as np
 import torch
 from sklearn.base import BaseEstimator, ClassifierMixin, RegressorMixin
-from sklearn.utils import check_scalar
+from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted, validate_data
 from skorch.callbacks import GradientNormClipping
 
-from ._base import PREDICT_BATCH_SIZE, BaseNetworkEstimator
+from ._base import BaseNetworkEstimator, training_params
 from ._categorical import CategoricalEncoder
-from .nn.tabnet import MASK_TYPES, TabNet, TabNetPretraining, TabNetPretrainingLoss
+from .nn.tabnet import TabNet, TabNetPretraining, TabNetPretrainingLoss
 
 _ARCHITECTURE_DOC = """
     n_d : int, default=8
@@ -97,39 +98,34 @@ class _TabNetEstimator(BaseNetworkEstimator):
     _default_contractive_layers = ("encoder.feature_transformers.[0-9]",
                                    "encoder.feature_transformers.[0-9][0-9]")
 
+    # n_d, n_a, n_steps, gamma, n_independent, n_shared, virtual_batch_size, momentum,
+    # mask_type (and lambda_sparse, pretraining_ratio, n_shared_decoder, n_indep_decoder)
+    # are checked by the skgates.nn TabNet modules they configure.
+    _parameter_constraints = {
+        **BaseNetworkEstimator._parameter_constraints,
+        "cat_idxs": [StrOptions({"auto"}), list, tuple, np.ndarray],
+        "cat_dims": [list, tuple, np.ndarray, None],
+        "cat_emb_dim": [Interval(Integral, 1, None, closed="left"), list, tuple],
+        "grouped_features": [list, tuple, None],
+        "compile": ["boolean"],
+        "clip_value": [Interval(Real, 0, np.inf, closed="neither"), None],
+    }
+    _min_rows_per_call = 2  # ghost batch norm needs two rows
+
+    def _init(self, values):
+        super().__init__(**training_params(values))
+        for name in _ARCHITECTURE_PARAMETERS:
+            setattr(self, name, values[name])
+
     # ----------------------------------------------------------- validation
     def _check_params(self, n_features):
         name = type(self).__name__
-        check_scalar(self.n_d, "n_d", numbers.Integral, min_val=1)
-        check_scalar(self.n_a, "n_a", numbers.Integral, min_val=1)
-        check_scalar(self.n_steps, "n_steps", numbers.Integral, min_val=1)
-        check_scalar(self.gamma, "gamma", numbers.Real, min_val=1.0)
-        check_scalar(self.n_independent, "n_independent", numbers.Integral, min_val=0)
-        check_scalar(self.n_shared, "n_shared", numbers.Integral, min_val=0)
-        if self.n_independent == 0 and self.n_shared == 0:
-            raise ValueError(f"{name}: n_independent and n_shared cannot both be 0.")
-        check_scalar(self.virtual_batch_size, "virtual_batch_size", numbers.Integral, min_val=1)
-        if self.virtual_batch_size > self.batch_size:
+        if (isinstance(self.virtual_batch_size, Integral)
+                and self.virtual_batch_size > self.batch_size):
             raise ValueError(
                 f"{name}: virtual_batch_size={self.virtual_batch_size} is larger than "
                 f"batch_size={self.batch_size}; ghost batches must fit in a batch."
             )
-        check_scalar(self.momentum, "momentum", numbers.Real, min_val=0.0, max_val=1.0)
-        if self.mask_type not in MASK_TYPES:
-            raise ValueError(
-                f"{name}: unknown mask_type {self.mask_type!r}; expected one of "
-                f"{', '.join(map(repr, MASK_TYPES))}."
-            )
-        if self.clip_value is not None:
-            check_scalar(self.clip_value, "clip_value", numbers.Real, min_val=0.0,
-                         include_boundaries="neither")
-        if not isinstance(self.compile, (bool, np.bool_)):
-            raise TypeError(f"{name}: compile must be a bool, got {self.compile!r}.")
-        check_scalar(self.contractive, "contractive", numbers.Real, min_val=0.0)
-        if self.contractive_layers is not None and (
-                isinstance(self.contractive_layers, str)
-                or not all(isinstance(p, str) for p in self.contractive_layers)):
-            raise TypeError(f"{name}: contractive_layers must be a list of str patterns or None.")
         self._groups_ = _check_groups(self.grouped_features, n_features, name)
         self._emb_dims_ = _check_emb_dims(self.cat_emb_dim, len(self.categorical_.columns_), name)
 
@@ -178,11 +174,6 @@ class _TabNetEstimator(BaseNetworkEstimator):
         # than a Python loop over them (same update rule).
         return {"fused": True}
 
-    def _maybe_compile(self, module):
-        # Static shapes: one graph per batch shape (full batches, a short last batch), reused
-        # by later fits; automatic dynamic shapes recompiled on every new network here.
-        return torch.compile(module, dynamic=False) if self.compile else module
-
     # -------------------------------------------------------- interpretation
     def explain(self, X):
         """Attention masks per row, in input-column space.
@@ -202,46 +193,29 @@ class _TabNetEstimator(BaseNetworkEstimator):
             The mask of every step; each row sums to 1. The mask of an embedded
             column or of a group is split evenly over its input columns.
         """
-        check_is_fitted(self, "net_")
-        X_t = self._to_tensor(self._validate_X(X, reset=False), reset=False)
-        return self._explain_tensor(X_t)
+        aggregate, masks = self._batched(X, _explain_rows)
+        return aggregate, masks.transpose(1, 0, 2)
 
-    def _explain_tensor(self, X_t):
-        module = self._inference_module()
-        was_training = module.training
-        module.eval()
-        aggregates, masks = [], []
-        with torch.no_grad():
-            for start in range(0, len(X_t), PREDICT_BATCH_SIZE):
-                aggregate, mask = module.explain(X_t[start:start + PREDICT_BATCH_SIZE])
-                aggregates.append(aggregate.cpu())
-                masks.append(mask.cpu())
-        module.train(was_training)
-        return (torch.cat(aggregates).numpy().astype(np.float64),
-                torch.cat(masks, dim=1).numpy().astype(np.float64))
-
-    def _set_importances(self, X):
-        """Mean aggregate mask over (at most 20,000 of) the training rows, summing to 1."""
-        X_checked = self._validate_X(X, reset=False)
-        if len(X_checked) > 20000:
-            rows = np.random.RandomState(0).choice(len(X_checked), 20000, replace=False)
-            X_checked = X_checked[np.sort(rows)]
-        aggregate, _ = self._explain_tensor(self._to_tensor(X_checked, reset=False))
+    def _after_training(self, data, first_call):
+        """Importances: mean aggregate mask over (at most 20,000 of) the training rows, summing to 1."""
+        X_t = data.X
+        if len(X_t) > 20000:
+            rows = np.sort(np.random.RandomState(0).choice(len(X_t), 20000, replace=False))
+            X_t = X_t[torch.as_tensor(rows, device=X_t.device)]
+        aggregate, _ = self._batched(X_t, _explain_rows)
         importances = aggregate.mean(axis=0)
         total = importances.sum()
         n = len(importances)
         self.feature_importances_ = importances / total if total > 0 else np.full(n, 1.0 / n)
 
-    def _fit_tabnet(self, X, y, from_pretrained):
+    def _fit_tabnet(self, X, y, from_pretrained, sample_weight=None):
         if from_pretrained is not None:
             _check_pretrained(self, from_pretrained)
         self._pretrained = from_pretrained
         try:
-            self._fit_network(X, y)
+            return self._fit(X, y, sample_weight=sample_weight)
         finally:
             del self._pretrained
-        self._set_importances(X)
-        return self
 
     def _load_pretrained(self, module):
         pretrained = getattr(self, "_pretrained", None)
@@ -261,78 +235,12 @@ class _TabNetEstimator(BaseNetworkEstimator):
 
 
 class _SupervisedTabNet(_TabNetEstimator):
-    def __init__(
-        self,
-        n_d=8,
-        n_a=8,
-        n_steps=3,
-        gamma=1.3,
-        n_independent=2,
-        n_shared=2,
-        lambda_sparse=1e-3,
-        virtual_batch_size=128,
-        momentum=0.02,
-        mask_type="sparsemax",
-        cat_idxs="auto",
-        cat_dims=None,
-        cat_emb_dim=1,
-        grouped_features=None,
-        compile=False,
-        clip_value=1.0,
-        contractive=0.0,
-        contractive_layers=None,
-        max_epochs=100,
-        batch_size=1024,
-        lr=0.02,
-        weight_decay=0.0,
-        early_stopping=False,
-        validation_fraction=0.1,
-        n_iter_no_change=10,
-        device="cpu",
-        random_state=None,
-        verbose=0,
-        callbacks=None,
-    ):
-        self.n_d = n_d
-        self.n_a = n_a
-        self.n_steps = n_steps
-        self.gamma = gamma
-        self.n_independent = n_independent
-        self.n_shared = n_shared
-        self.lambda_sparse = lambda_sparse
-        self.virtual_batch_size = virtual_batch_size
-        self.momentum = momentum
-        self.mask_type = mask_type
-        self.cat_idxs = cat_idxs
-        self.cat_dims = cat_dims
-        self.cat_emb_dim = cat_emb_dim
-        self.grouped_features = grouped_features
-        self.compile = compile
-        self.clip_value = clip_value
-        self.contractive = contractive
-        self.contractive_layers = contractive_layers
-        self.max_epochs = max_epochs
-        self.batch_size = batch_size
-        self.lr = lr
-        self.weight_decay = weight_decay
-        self.early_stopping = early_stopping
-        self.validation_fraction = validation_fraction
-        self.n_iter_no_change = n_iter_no_change
-        self.device = device
-        self.random_state = random_state
-        self.verbose = verbose
-        self.callbacks = callbacks
-
-    def _check_params(self, n_features):
-        super()._check_params(n_features)
-        check_scalar(self.lambda_sparse, "lambda_sparse", numbers.Real, min_val=0.0)
-
     def _build_module(self, n_features, n_outputs):
         module = TabNet(n_features, n_outputs, lambda_sparse=self.lambda_sparse,
                         **self._architecture(n_features))
-        return self._maybe_compile(self._load_pretrained(module))
+        return self._load_pretrained(module)
 
-    def fit(self, X, y, from_pretrained=None):
+    def fit(self, X, y, from_pretrained=None, sample_weight=None):
         """Train TabNet on ``(X, y)``.
 
         Parameters
@@ -344,21 +252,14 @@ class _SupervisedTabNet(_TabNetEstimator):
         from_pretrained : TabNetPretrainer or None, default=None
             A fitted pretrainer with the same architecture: its embeddings and
             encoder start the training, and its categorical encoding is reused.
+        sample_weight : array-like of shape (n_samples,), default=None
+            Weight of each row in the training (and validation) loss.
 
         Returns
         -------
         self
         """
-        return self._fit_tabnet(X, y, from_pretrained)
-
-    def partial_fit(self, X, y, classes=None):
-        """Train one more pass over a chunk of a stream (builds the network on the first call).
-
-        ``feature_importances_`` is recomputed on each chunk.
-        """
-        self._partial_fit_network(X, y, classes=classes)
-        self._set_importances(X)
-        return self
+        return self._fit_tabnet(X, y, from_pretrained, sample_weight=sample_weight)
 
 
 class TabNetClassifier(ClassifierMixin, _SupervisedTabNet, BaseEstimator):
@@ -418,6 +319,43 @@ class TabNetClassifier(ClassifierMixin, _SupervisedTabNet, BaseEstimator):
     """
 
     _task = "classification"
+    _parameter_constraints = {
+        **_SupervisedTabNet._parameter_constraints,
+        "class_weight": BaseNetworkEstimator._class_weight_constraint,
+    }
+
+    def __init__(self, *, n_d=8, n_a=8, n_steps=3, gamma=1.3, n_independent=2, n_shared=2,
+                 lambda_sparse=1e-3, virtual_batch_size=128, momentum=0.02,
+                 mask_type="sparsemax", cat_idxs="auto", cat_dims=None, cat_emb_dim=1,
+                 grouped_features=None, class_weight=None, compile=False, clip_value=1.0,
+                 contractive=0.0, contractive_layers=None, max_epochs=100, batch_size=1024,
+                 lr=0.02, weight_decay=0.0, early_stopping=False, validation_fraction=0.1,
+                 n_iter_no_change=10, device="cpu", random_state=None, verbose=0,
+                 callbacks=None):
+        self._init(locals())
+        self.lambda_sparse = lambda_sparse
+        self.class_weight = class_weight
+
+    def partial_fit(self, X, y, classes=None, sample_weight=None):
+        """Train one more pass over a chunk of a stream (builds the network on the first call).
+
+        ``feature_importances_`` is recomputed on each chunk.
+
+        Parameters
+        ----------
+        X : array-like or DataFrame of shape (n_samples, n_features)
+        y : array-like of shape (n_samples,)
+        classes : array-like of shape (n_classes,), default=None
+            All labels the stream will contain; needed on the first call
+            unless the first chunk holds every class.
+        sample_weight : array-like of shape (n_samples,), default=None
+            Weight of each row of the chunk in the loss.
+
+        Returns
+        -------
+        self : TabNetClassifier
+        """
+        return self._partial_fit(X, y, classes=classes, sample_weight=sample_weight)
 
     def predict_proba(self, X):
         """Class probabilities, shape ``(n_samples, n_classes)``, in the order of ``classes_``."""
@@ -463,6 +401,35 @@ class TabNetRegressor(RegressorMixin, _SupervisedTabNet, BaseEstimator):
     """
 
     _task = "regression"
+
+    def __init__(self, *, n_d=8, n_a=8, n_steps=3, gamma=1.3, n_independent=2, n_shared=2,
+                 lambda_sparse=1e-3, virtual_batch_size=128, momentum=0.02,
+                 mask_type="sparsemax", cat_idxs="auto", cat_dims=None, cat_emb_dim=1,
+                 grouped_features=None, compile=False, clip_value=1.0, contractive=0.0,
+                 contractive_layers=None, max_epochs=100, batch_size=1024, lr=0.02,
+                 weight_decay=0.0, early_stopping=False, validation_fraction=0.1,
+                 n_iter_no_change=10, device="cpu", random_state=None, verbose=0,
+                 callbacks=None):
+        self._init(locals())
+        self.lambda_sparse = lambda_sparse
+
+    def partial_fit(self, X, y, sample_weight=None):
+        """Train one more pass over a chunk of a stream (builds the network on the first call).
+
+        ``feature_importances_`` is recomputed on each chunk.
+
+        Parameters
+        ----------
+        X : array-like or DataFrame of shape (n_samples, n_features)
+        y : array-like of shape (n_samples,) or (n_samples, n_outputs)
+        sample_weight : array-like of shape (n_samples,), default=None
+            Weight of each row of the chunk in the loss.
+
+        Returns
+        -------
+        self : TabNetRegressor
+        """
+        return self._partial_fit(X, y, sample_weight=sample_weight)
 
     def predict(self, X):
         """Predicted targets, shape ``(n_samples,)`` or ``(n_samples, n_outputs)``.
@@ -524,88 +491,24 @@ class TabNetPretrainer(_TabNetEstimator, BaseEstimator):
 
     _task = "reconstruction"
 
-    def __init__(
-        self,
-        pretraining_ratio=0.2,
-        n_shared_decoder=1,
-        n_indep_decoder=1,
-        n_d=8,
-        n_a=8,
-        n_steps=3,
-        gamma=1.3,
-        n_independent=2,
-        n_shared=2,
-        virtual_batch_size=128,
-        momentum=0.02,
-        mask_type="sparsemax",
-        cat_idxs="auto",
-        cat_dims=None,
-        cat_emb_dim=1,
-        grouped_features=None,
-        compile=False,
-        clip_value=1.0,
-        contractive=0.0,
-        contractive_layers=None,
-        max_epochs=100,
-        batch_size=1024,
-        lr=0.02,
-        weight_decay=0.0,
-        early_stopping=False,
-        validation_fraction=0.1,
-        n_iter_no_change=10,
-        device="cpu",
-        random_state=None,
-        verbose=0,
-        callbacks=None,
-    ):
+    def __init__(self, *, pretraining_ratio=0.2, n_shared_decoder=1, n_indep_decoder=1, n_d=8,
+                 n_a=8, n_steps=3, gamma=1.3, n_independent=2, n_shared=2,
+                 virtual_batch_size=128, momentum=0.02, mask_type="sparsemax", cat_idxs="auto",
+                 cat_dims=None, cat_emb_dim=1, grouped_features=None, compile=False,
+                 clip_value=1.0, contractive=0.0, contractive_layers=None, max_epochs=100,
+                 batch_size=1024, lr=0.02, weight_decay=0.0, early_stopping=False,
+                 validation_fraction=0.1, n_iter_no_change=10, device="cpu", random_state=None,
+                 verbose=0, callbacks=None):
+        self._init(locals())
         self.pretraining_ratio = pretraining_ratio
         self.n_shared_decoder = n_shared_decoder
         self.n_indep_decoder = n_indep_decoder
-        self.n_d = n_d
-        self.n_a = n_a
-        self.n_steps = n_steps
-        self.gamma = gamma
-        self.n_independent = n_independent
-        self.n_shared = n_shared
-        self.virtual_batch_size = virtual_batch_size
-        self.momentum = momentum
-        self.mask_type = mask_type
-        self.cat_idxs = cat_idxs
-        self.cat_dims = cat_dims
-        self.cat_emb_dim = cat_emb_dim
-        self.grouped_features = grouped_features
-        self.compile = compile
-        self.clip_value = clip_value
-        self.contractive = contractive
-        self.contractive_layers = contractive_layers
-        self.max_epochs = max_epochs
-        self.batch_size = batch_size
-        self.lr = lr
-        self.weight_decay = weight_decay
-        self.early_stopping = early_stopping
-        self.validation_fraction = validation_fraction
-        self.n_iter_no_change = n_iter_no_change
-        self.device = device
-        self.random_state = random_state
-        self.verbose = verbose
-        self.callbacks = callbacks
-
-    def _check_params(self, n_features):
-        super()._check_params(n_features)
-        check_scalar(self.pretraining_ratio, "pretraining_ratio", numbers.Real,
-                     min_val=0.0, max_val=1.0, include_boundaries="neither")
-        check_scalar(self.n_shared_decoder, "n_shared_decoder", numbers.Integral, min_val=0)
-        check_scalar(self.n_indep_decoder, "n_indep_decoder", numbers.Integral, min_val=0)
-        if self.n_shared_decoder == 0 and self.n_indep_decoder == 0:
-            raise ValueError(f"{type(self).__name__}: n_shared_decoder and n_indep_decoder "
-                             "cannot both be 0.")
 
     def _build_module(self, n_features, n_outputs):
-        module = TabNetPretraining(
+        return TabNetPretraining(
             n_features, pretraining_ratio=self.pretraining_ratio,
             n_shared_decoder=self.n_shared_decoder, n_indep_decoder=self.n_indep_decoder,
             **self._architecture(n_features))
-        return self._maybe_compile(module)
 
     def _make_criterion(self):
         return TabNetPretrainingLoss()
@@ -627,9 +530,7 @@ class TabNetPretrainer(_TabNetEstimator, BaseEstimator):
 
     def partial_fit(self, X, y=None):
         """Pretrain one more pass over a chunk (``y`` is ignored)."""
-        self._partial_fit_network(X, None)
-        self._set_importances(X)
-        return self
+        return self._partial_fit(X, None)
 
     def reconstruct(self, X):
         """The decoder's reconstruction of every (embedded, standardised) column, nothing hidden.
@@ -639,6 +540,19 @@ class TabNetPretrainer(_TabNetEstimator, BaseEstimator):
         ndarray of shape (n_samples, n_embedded_columns)
         """
         return self._forward(X)
+
+
+_ARCHITECTURE_PARAMETERS = (
+    "n_d", "n_a", "n_steps", "gamma", "n_independent", "n_shared", "virtual_batch_size",
+    "momentum", "mask_type", "cat_idxs", "cat_dims", "cat_emb_dim", "grouped_features",
+    "compile", "clip_value",
+)
+
+
+def _explain_rows(module, batch):
+    """``(aggregate (n, d), masks (n, n_steps, d))`` of a batch, rows first."""
+    aggregate, masks = module.explain(batch)
+    return aggregate, masks.transpose(0, 1)
 
 
 def _is_frame(X):

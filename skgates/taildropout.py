@@ -1,6 +1,7 @@
 """TailDropoutRanker: order the input columns so that every prefix is a good subset."""
 
-import numbers
+import warnings
+from numbers import Integral, Real
 
 import numpy as np
 import pandas as pd
@@ -8,14 +9,13 @@ import torch
 from sklearn.base import BaseEstimator
 from sklearn.feature_selection import SelectorMixin
 from sklearn.model_selection import KFold, StratifiedKFold, train_test_split
-from sklearn.utils import check_scalar
+from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted
-from skorch.dataset import Dataset
-from skorch.helper import predefined_split
 
-from ._base import BaseNetworkEstimator, check_hidden_layer_sizes
+from ._base import BaseNetworkEstimator, history_frame, training_params
+from ._net import HeldOutRows
 from ._seeding import draw_seed, torch_seeded
-from .nn.mlp import MLP, check_activation
+from .nn.mlp import MLP
 from .nn.taildropout import TailDropoutRankerNetwork
 
 
@@ -182,11 +182,27 @@ class TailDropoutRanker(SelectorMixin, BaseNetworkEstimator, BaseEstimator):
     """
 
     _default_contractive_layers = ("body.hidden.*",)
+    # p, hidden_layer_sizes and activation are checked by the layers they configure.
+    _parameter_constraints = {
+        **BaseNetworkEstimator._parameter_constraints,
+        "task": [StrOptions({"auto", "classification", "regression"})],
+        "n_features_to_select": [Interval(Integral, 1, None, closed="left"),
+                                 Interval(Real, 0, 1, closed="right"), None],
+        "class_weight": BaseNetworkEstimator._class_weight_constraint,
+        "n_repeats": [Interval(Integral, 1, None, closed="left")],
+        "knee_tolerance": [Interval(Real, 0, 1, closed="both")],
+        "cv": [StrOptions({"auto"}), Interval(Integral, 1, None, closed="left")],
+        "n_rounds": [Interval(Integral, 1, None, closed="left")],
+        "order_bias": [Interval(Real, 0, np.inf, closed="left")],
+        "ordered_epochs": [Interval(Integral, 0, None, closed="left")],
+    }
 
     def __init__(
         self,
+        *,
         task="auto",
         n_features_to_select=None,
+        class_weight=None,
         p=0.5,
         n_repeats=8,
         knee_tolerance=0.05,
@@ -210,8 +226,10 @@ class TailDropoutRanker(SelectorMixin, BaseNetworkEstimator, BaseEstimator):
         verbose=0,
         callbacks=None,
     ):
+        super().__init__(**training_params(locals()))
         self.task = task
         self.n_features_to_select = n_features_to_select
+        self.class_weight = class_weight
         self.p = p
         self.n_repeats = n_repeats
         self.knee_tolerance = knee_tolerance
@@ -220,23 +238,10 @@ class TailDropoutRanker(SelectorMixin, BaseNetworkEstimator, BaseEstimator):
         self.order_bias = order_bias
         self.hidden_layer_sizes = hidden_layer_sizes
         self.activation = activation
-        self.contractive = contractive
-        self.contractive_layers = contractive_layers
-        self.max_epochs = max_epochs
         self.ordered_epochs = ordered_epochs
-        self.batch_size = batch_size
-        self.lr = lr
-        self.weight_decay = weight_decay
-        self.early_stopping = early_stopping
-        self.validation_fraction = validation_fraction
-        self.n_iter_no_change = n_iter_no_change
-        self.device = device
-        self.random_state = random_state
-        self.verbose = verbose
-        self.callbacks = callbacks
 
     # ------------------------------------------------------------------ fit
-    def fit(self, X, y):
+    def fit(self, X, y, sample_weight=None):
         """Learn the order of the columns, the scree curve and ``n_features_``.
 
         Parameters
@@ -245,29 +250,29 @@ class TailDropoutRanker(SelectorMixin, BaseNetworkEstimator, BaseEstimator):
             Numeric training data (a DataFrame keeps its column names).
         y : array-like of shape (n_samples,) or (n_samples, n_outputs)
             Class labels or regression targets.
+        sample_weight : array-like of shape (n_samples,), default=None
+            Weight of each row in the training losses and in the held-out
+            losses that credit the columns.
 
         Returns
         -------
         self : TailDropoutRanker
         """
-        self._check_training_params()
-        X_checked = self._validate_X(X, reset=True)
-        y_t = self._start_targets(X_checked, y, classes=None)
-        self._check_params(self.n_features_in_)
-        X_t = self._to_tensor(X_checked, reset=True)
+        return self._fit(X, y, sample_weight=sample_weight)
+
+    def _train_network(self, data):
+        """Scout rounds on every fold, then commit the last fold's network to one order."""
         seed = draw_seed(self.random_state)
-        d = X_t.shape[1]
-        folds = self._splits(len(X_t), y_t, seed)
+        d = data.X.shape[1]
+        folds = self._splits(data, seed)
         nets = [None] * len(folds)
         logits = np.zeros(d)
         for round_ in range(self.n_rounds):
-            total, total_sq, count = np.zeros(d), np.zeros(d), 0
+            total, total_sq, count = np.zeros(d), np.zeros(d), 0.0
             for fold, (train_rows, valid_rows) in enumerate(folds):
-                X_train, y_train = X_t[train_rows], y_t[train_rows]
-                X_valid, y_valid = X_t[valid_rows], y_t[valid_rows]
                 with torch_seeded(seed + fold + round_ * len(folds), self.device):
-                    nets[fold] = self._scout(nets[fold], logits, X_train, y_train, X_valid, y_valid)
-                    sums = self._shapley_sums(nets[fold].module_, X_valid, y_valid)
+                    nets[fold] = self._scout(nets[fold], logits, data, train_rows, valid_rows)
+                    sums = self._shapley_sums(nets[fold].module_, data.rows(valid_rows))
                 total, total_sq, count = total + sums[0], total_sq + sums[1], count + sums[2]
             shapley = total / count
             # The next round draws orders that follow this ranking, top columns first more often.
@@ -275,44 +280,57 @@ class TailDropoutRanker(SelectorMixin, BaseNetworkEstimator, BaseEstimator):
             ranks[np.lexsort((np.arange(d), -shapley))] = np.arange(d)
             logits = -self.order_bias * ranks / max(d - 1, 1)
         self.net_ = nets[-1]
-        variance = np.maximum(total_sq / count - shapley ** 2, 0.0) * count / max(count - 1, 1)
-        shapley_se = np.sqrt(variance / count)
+        variance = np.maximum(total_sq / count - shapley ** 2, 0.0)
         order = np.lexsort((np.arange(d), -shapley))
         # Commit: the last fold's network goes on training with TailDropout over this one order.
         module = self.net_.module_
+        held_out = data.rows(valid_rows)
         with torch_seeded(seed + 1_000_003, self.device):
             module.set_order(order)
             if self.ordered_epochs > 0:
-                self.net_.partial_fit(X_train, y_train, epochs=self.ordered_epochs)
-            scree_rows = self._prefix_losses(module, X_valid, y_valid, torch.as_tensor(order))
+                trained_on = data if self.net_.train_split is not None else data.rows(train_rows)
+                self._train_net(self.net_, trained_on, epochs=self.ordered_epochs)
+            scree_rows = self._prefix_losses(module, held_out, torch.as_tensor(order))
+        # The held-out rows were named by index only, and not even that is kept once trained.
+        self.net_.train_split = None
+        weights = held_out.weights.double().cpu().numpy()
         self.shapley_values_ = shapley
-        self.shapley_std_errors_ = shapley_se
+        self.shapley_std_errors_ = np.sqrt(variance / max(count / np.mean(weights) - 1, 1))
         self.order_ = order
         self.ranking_ = np.empty(len(order), dtype=np.int64)
         self.ranking_[order] = np.arange(1, len(order) + 1)
-        self.scree_ = scree_rows.mean(axis=1)
-        self.n_features_ = self._choose_k(scree_rows)
-        self.history_ = pd.DataFrame(
-            [{key: row[key] for key in ("epoch", "train_loss", "valid_loss") if key in row}
-             for row in self.net_.history]
-        )
-        return self
+        self.scree_ = scree_rows @ weights / weights.sum()
+        self.n_features_ = self._choose_k(self.scree_)
+        self.history_ = history_frame(self.net_.history)
 
     def _n_splits(self, n_samples):
         if self.cv == "auto":
             return 5 if 200 <= n_samples < 5000 else 1
         return int(self.cv)
 
-    def _splits(self, n_samples, y_t, seed):
+    def _splits(self, data, seed):
         """``(train_rows, held_out_rows)`` pairs: one hold-out split, or cross-fitting folds.
 
         With too few rows to hold any out, the single pair trains and scores on all rows.
         """
+        name = type(self).__name__
+        n_samples = len(data.X)
         rows = np.arange(n_samples)
         n_splits = self._n_splits(n_samples)
-        codes = y_t.cpu().numpy() if self.task_ == "classification" else None
-        stratified = codes is not None and np.bincount(codes)[np.bincount(codes) > 0].min() >= n_splits
-        if n_splits > 1 and n_samples >= 2 * n_splits:
+        codes = data.codes
+        if n_splits > 1:
+            if n_samples < 2 * n_splits:
+                raise ValueError(
+                    f"{name}: cv={self.cv} folds need at least {2 * n_splits} samples (two per "
+                    f"fold), got {n_samples}; lower cv or pass cv=1."
+                )
+            counts = None if codes is None else np.bincount(codes)
+            stratified = counts is not None and counts[counts > 0].min() >= n_splits
+            if counts is not None and not stratified:
+                warnings.warn(
+                    f"{name}: the rarest class has {counts[counts > 0].min()} samples, fewer than "
+                    f"cv={n_splits} folds; the folds are not stratified.", UserWarning,
+                )
             splitter = (StratifiedKFold if stratified else KFold)(
                 n_splits, shuffle=True, random_state=seed % (2**31))
             return list(splitter.split(rows, codes if stratified else None))
@@ -328,18 +346,16 @@ class TailDropoutRanker(SelectorMixin, BaseNetworkEstimator, BaseEstimator):
                                         random_state=seed % (2**31))
         return [(np.sort(train), np.sort(valid))]
 
-    def _scout(self, net, logits, X_train, y_train, X_valid, y_valid):
+    def _scout(self, net, logits, data, train_rows, valid_rows):
         """Train a network on random orders drawn from ``logits`` (new, or continue ``net``)."""
+        held_out = self.early_stopping and not np.array_equal(train_rows, valid_rows)
         if net is None:
-            module = self._build_module(X_train.shape[1], self.n_outputs_)
-            net = self._make_net(module, len(X_train), partial=not self.early_stopping)
-            if self.early_stopping:
-                net.train_split = predefined_split(Dataset(X_valid, y_valid))
-            net.initialize()
-            net.module_.set_order_logits(logits)
-            return net.partial_fit(X_train, y_train, epochs=self.max_epochs)
+            split = HeldOutRows(train_rows, valid_rows) if held_out else None
+            net = self._new_training_net(data.rows(train_rows), streaming=not held_out,
+                                         train_split=split)
         net.module_.set_order_logits(logits)
-        return net.partial_fit(X_train, y_train, epochs=self.max_epochs)
+        return self._train_net(net, data if held_out else data.rows(train_rows),
+                               epochs=self.max_epochs)
 
     # -------------------------------------------------------- scoring sweeps
     def _row_losses(self, output, y):
@@ -348,83 +364,52 @@ class TailDropoutRanker(SelectorMixin, BaseNetworkEstimator, BaseEstimator):
         return ((output - y) ** 2).mean(dim=1)
 
     @torch.no_grad()
-    def _prefix_losses(self, module, X, y, order):
+    def _prefix_losses(self, module, data, order):
         """Per-row losses ``(d + 1, n)`` of every prefix of ``order`` (shared or per row)."""
         module.eval()
-        losses = [self._row_losses(out, y) for out in module.prefix_outputs(X, order.to(X.device))]
+        outputs = module.prefix_outputs(data.X, order.to(data.X.device))
+        losses = [self._row_losses(out, data.y) for out in outputs]
         return torch.stack(losses).double().cpu().numpy()
 
-    def _shapley_sums(self, module, X, y):
-        """Sums, sums of squares and count of per-row Shapley gains on held-out rows.
+    def _shapley_sums(self, module, data):
+        """Weighted sums, sums of squares and total weight of Shapley gains on held-out rows.
 
         Each row walks through ``n_repeats`` random orders of the columns; the
         drop of its loss when a column joins is that column's gain.
         """
-        n, d = X.shape
+        n, d = data.X.shape
+        weights = data.weights.double().cpu().numpy()
         total, total_sq = np.zeros(d), np.zeros(d)
         for _ in range(self.n_repeats):
             orders = module.sample_orders(n)
-            losses = self._prefix_losses(module, X, y, orders)  # (d + 1, n)
+            losses = self._prefix_losses(module, data, orders)  # (d + 1, n)
             gains = losses[:-1] - losses[1:]  # (d, n): gain of the column added at step m
             columns = orders.T.cpu().numpy()
-            np.add.at(total, columns, gains)
-            np.add.at(total_sq, columns, gains ** 2)
-        return total, total_sq, self.n_repeats * n
+            np.add.at(total, columns, gains * weights)
+            np.add.at(total_sq, columns, gains ** 2 * weights)
+        return total, total_sq, self.n_repeats * weights.sum()
 
-    def _choose_k(self, scree_rows):
-        """``n_features_to_select``, or the knee of the scree curve (per-row losses ``(d + 1, n)``)."""
-        d = scree_rows.shape[0] - 1
+    def _choose_k(self, scree):
+        """``n_features_to_select``, or the knee of the scree curve ``(d + 1,)``."""
+        d = len(scree) - 1
         k = self.n_features_to_select
         if k is not None:
-            return int(k) if isinstance(k, numbers.Integral) else max(1, int(round(k * d)))
-        scree = scree_rows.mean(axis=1)
+            return int(k) if isinstance(k, Integral) else max(1, int(round(k * d)))
         best = scree.min()
         close = scree[1:] - best <= self.knee_tolerance * (scree[0] - best)
         return int(np.argmax(close)) + 1
 
     # ------------------------------------------------------------ the bridge
     def _check_params(self, n_features):
-        name = type(self).__name__
-        check_activation(self.activation)
-        check_hidden_layer_sizes(self.hidden_layer_sizes, name)
-        check_scalar(self.p, "p", numbers.Real, min_val=0, max_val=1, include_boundaries="right")
-        check_scalar(self.n_repeats, "n_repeats", numbers.Integral, min_val=1)
-        check_scalar(self.knee_tolerance, "knee_tolerance", numbers.Real, min_val=0, max_val=1)
-        if not (self.cv == "auto" or (isinstance(self.cv, numbers.Integral)
-                                      and not isinstance(self.cv, bool) and self.cv >= 1)):
-            raise ValueError(f"{name}: cv must be 'auto' or an int >= 1, got {self.cv!r}.")
-        check_scalar(self.n_rounds, "n_rounds", numbers.Integral, min_val=1)
-        check_scalar(self.order_bias, "order_bias", numbers.Real, min_val=0)
-        check_scalar(self.ordered_epochs, "ordered_epochs", numbers.Integral, min_val=0)
-        check_scalar(self.contractive, "contractive", numbers.Real, min_val=0)
-        if self.contractive_layers is not None and (
-            isinstance(self.contractive_layers, str)
-            or not all(isinstance(s, str) for s in self.contractive_layers)
-        ):
-            raise TypeError(
-                f"{name}: contractive_layers must be a sequence of fnmatch patterns or None, "
-                f"got {self.contractive_layers!r}."
-            )
         k = self.n_features_to_select
-        if k is None:
-            return
-        if isinstance(k, bool) or not isinstance(k, numbers.Real):
-            raise TypeError(
-                f"{name}: n_features_to_select must be an int, a float in (0, 1] or None, got {k!r}."
-            )
-        if isinstance(k, numbers.Integral):
-            if not 1 <= k <= n_features:
-                raise ValueError(
-                    f"{name}: n_features_to_select={k} is out of range; it must be between 1 and "
-                    f"the number of features ({n_features})."
-                )
-        elif not 0.0 < k <= 1.0:
+        if isinstance(k, Integral) and k > n_features:
             raise ValueError(
-                f"{name}: n_features_to_select={k} is out of range; a fraction must be in (0, 1]."
+                f"{type(self).__name__}: n_features_to_select={k} is out of range; it must be "
+                f"between 1 and the number of features ({n_features})."
             )
 
     def _build_module(self, n_features, n_outputs):
-        body = MLP(2 * n_features, tuple(self.hidden_layer_sizes), n_outputs, self.activation)
+        body = MLP(2 * n_features, self.hidden_layer_sizes, n_outputs, self.activation)
         return TailDropoutRankerNetwork(n_features, body, p=self.p)
 
     # -------------------------------------------------------------- selection

@@ -5,9 +5,27 @@ import inspect
 import pkgutil
 
 from sklearn.base import BaseEstimator
+from sklearn.linear_model import LogisticRegression
 from sklearn.utils.estimator_checks import parametrize_with_checks
 
 import skgates
+
+#: Training with per-example random masks (DropConnect) or batch statistics (TabNet's ghost
+#: batch norm) is not equivalent to repeating rows: a repeated row draws its own mask and
+#: moves the batch statistics. scikit-learn marks its stochastic estimators (SGDClassifier,
+#: MLPClassifier) the same way. tests/test_weights.py checks what does hold for them: the
+#: weighted loss of a fixed batch equals the loss with repeated rows.
+_WEIGHTS_ARE_NOT_REPETITIONS = {
+    "check_sample_weight_equivalence_on_dense_data":
+        "random per-example masks / batch statistics: weights equal repetitions in the loss "
+        "of a fixed batch only (tests/test_weights.py)",
+}
+EXPECTED_FAILED_CHECKS = {
+    "DropConnectClassifier": _WEIGHTS_ARE_NOT_REPETITIONS,
+    "DropConnectRegressor": _WEIGHTS_ARE_NOT_REPETITIONS,
+    "TabNetClassifier": _WEIGHTS_ARE_NOT_REPETITIONS,
+    "TabNetRegressor": _WEIGHTS_ARE_NOT_REPETITIONS,
+}
 
 
 def public_estimator_classes():
@@ -26,9 +44,11 @@ def public_estimator_classes():
     return [found[name] for name in sorted(found)]
 
 
-def instances():
-    """One instance per estimator class, seeded so every check is reproducible."""
-    return [cls(random_state=0) for cls in public_estimator_classes()]
+def make_instance(cls):
+    """A seeded instance; meta-estimators wrap a fast scikit-learn model."""
+    if "estimator" in inspect.signature(cls).parameters:
+        return cls(LogisticRegression(max_iter=200), random_state=0)
+    return cls(random_state=0)
 
 
 def test_walk_finds_the_documented_estimators():
@@ -36,6 +56,10 @@ def test_walk_finds_the_documented_estimators():
     assert {name for name in skgates.__all__ if not name.startswith("_")} <= names
 
 
-@parametrize_with_checks(instances())
+@parametrize_with_checks(
+    [make_instance(cls) for cls in public_estimator_classes()],
+    expected_failed_checks=lambda estimator: EXPECTED_FAILED_CHECKS.get(
+        type(estimator).__name__, {}),
+)
 def test_sklearn_compatible_estimator(estimator, check):
     check(estimator)
