@@ -99,7 +99,6 @@ import torch
 from torch import nn
 
 from ._checks import check_int, check_option, check_real
-from .autoencoder import Autoencoder  # noqa: F401  (re-export until skgates.contractive moves)
 
 METHODS = ("auto", "closed_form", "autodiff", "projection")
 

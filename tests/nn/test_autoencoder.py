@@ -49,11 +49,6 @@ def test_code_penalty_is_exact_in_closed_form():
             torch.testing.assert_close(got[r, k], expected)
 
 
-def test_still_importable_from_the_old_place():
-    from skgates.nn.contractive import Autoencoder as Old  # until skgates.contractive moves
-    assert Old is Autoencoder
-
-
 @pytest.mark.parametrize("kwargs, error, match", [
     (dict(in_features=0), ValueError, "in_features must be an int >= 1, got 0"),
     (dict(n_components=0), ValueError, "n_components must be an int >= 1, got 0"),
