@@ -24,6 +24,8 @@ probes = [name for name in X.columns if name.startswith("probe_")]
 selector = CancelOutSelector(threshold="mean", random_state=0).fit(X, y)
 
 display = ImportanceDisplay.from_estimator(selector, probes=probes, max_display=32)
+# The gates differ in the second decimal: zoom in on the display's axes to read them.
+display.ax_.set_xlim(0.45, None)
 
 # %%
 # A column right of the band beats every probe. The threshold lets one probe in, at the
@@ -35,7 +37,3 @@ probe_max = display.probe_band[1]
 kept = selector.get_feature_names_out()
 print(f"selected: {len(kept)} columns, of which probes: {sum(n in probes for n in kept)}")
 print(f"real columns above every probe: {(selector.feature_importances_ > probe_max).sum()}")
-
-# %%
-# The gates differ in the second decimal: zoom in on the display's axes to read them.
-display.ax_.set_xlim(0.45, None)

@@ -1,6 +1,6 @@
 """
 What did TabNet read? Attention masks of a mixed DataFrame
-=========================================================
+==========================================================
 
 :class:`~skgates.TabNetClassifier` takes a pandas DataFrame with numeric, boolean and
 categorical columns (categorical ones are embedded, no indices to write) and decides

@@ -1,6 +1,6 @@
 """
 How many columns are needed? TailDropoutRanker's scree curve
-===========================================================
+============================================================
 
 :class:`~skgates.TailDropoutRanker` orders the columns so that every prefix of the
 order is a good subset, and one network predicts from any prefix. The held-out loss
