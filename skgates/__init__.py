@@ -1,8 +1,12 @@
 """skgates: scikit-learn feature selectors that train PyTorch networks through skorch."""
 
+from ._persistence import (
+    PersistenceError, UntrustedClassError, VersionMismatchError, load, save,
+)
 from .cancelout import CancelOutSelector
 from .contractive import ContractiveAutoencoder
 from .dropconnect import DropConnectClassifier, DropConnectRegressor
+from .stability import StabilitySelector
 from .tabnet import TabNetClassifier, TabNetPretrainer, TabNetRegressor
 from .taildropout import TailDropoutRanker
 
@@ -11,9 +15,15 @@ __all__ = [
     "ContractiveAutoencoder",
     "DropConnectClassifier",
     "DropConnectRegressor",
+    "PersistenceError",
+    "StabilitySelector",
     "TabNetClassifier",
     "TabNetPretrainer",
     "TabNetRegressor",
     "TailDropoutRanker",
+    "UntrustedClassError",
+    "VersionMismatchError",
+    "load",
+    "save",
 ]
 __version__ = "0.1.0"

@@ -59,6 +59,7 @@ from skorch.callbacks import Callback, EarlyStopping, ProgressBar
 from skorch.dataset import ValidSplit
 
 from ._devices import check_device
+from ._persistence import PicklableNetMixin
 from ._net import NonFiniteLoss, PenalizedNet, TensorBatchLoader, TrainingInterrupted
 from ._scaling import ColumnStandardizer
 from ._seeding import draw_seed, torch_seeded
@@ -84,7 +85,7 @@ def training_params(values):
     return {name: values[name] for name in TRAINING_PARAMETERS}
 
 
-class BaseNetworkEstimator(BaseEstimator):
+class BaseNetworkEstimator(PicklableNetMixin, BaseEstimator):
     """Base class of skgates estimators that train a PyTorch network through skorch.
 
     Not for direct use. Its ``__init__`` stores the shared training
@@ -243,8 +244,6 @@ class BaseNetworkEstimator(BaseEstimator):
             )
         weights = _check_sample_weight(sample_weight, X_checked, dtype=np.float64,
                                        ensure_non_negative=True)
-        if sample_weight is not None and not weights.sum() > 0:
-            raise ValueError(f"{name}: sample_weight must not be all zero.")
         y_t, codes = self._encode_targets(X_checked, y, first_call, classes, weights)
         weights = self._with_class_weights(weights, codes, streaming)
         X_t = self._to_tensor(X_checked, fit=first_call, update=not first_call,

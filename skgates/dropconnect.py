@@ -66,6 +66,8 @@ class _BaseDropConnect(BaseNetworkEstimator):
             n_features, self.hidden_layer_sizes, n_outputs,
             activation=check_activation(self.activation),
             p=self.p, inference=self.inference, n_samples=self.n_samples,
+            # Gaussian inference draws its common random numbers from random_state.
+            seed=draw_seed(self.random_state),
         )
 
     def _importance_function(self):
