@@ -62,6 +62,7 @@ def _add_optional_pages(app, docname, source):
 autosummary_generate = True
 autodoc_default_options = {"members": True}
 autodoc_typehints = "none"
+autodoc_inherit_docstrings = False  # an override without a docstring is not documented again
 numpydoc_show_class_members = False
 numpydoc_class_members_toctree = False
 numpydoc_attributes_as_param_list = True
@@ -100,7 +101,7 @@ html_theme_options = {
     "navigation_with_keys": False,
     "show_toc_level": 2,
     "header_links_before_dropdown": 6,
-    "secondary_sidebar_items": ["page-toc"],
+    "secondary_sidebar_items": ["page-toc"],  # API pages remove it (long signatures)
     "footer_start": ["copyright"],
     "footer_end": ["sphinx-version"],
 }

@@ -48,7 +48,7 @@ def render():
             chosen = [name for name in names if test(getattr(module, name))]
             if chosen:
                 lines += [f".. rubric:: {kind}", "", ".. autosummary::",
-                          "   :toctree: generated/", f"   :template: {template}", "",
+                          "   :toctree: generated/", f"   :template: autosummary/{template}", "",
                           *(f"   {name}" for name in chosen), ""]
     return "\n".join(lines)
 

@@ -9,8 +9,12 @@ Docstrings are written for ``help()`` as much as for the site. Before numpydoc r
   backquotes, the names of parameters and attributes, literal blocks and Examples are left
   as they are; a star in a parameter type (``Tensor of shape (*, n)``) is escaped.
 
-It also leaves out the ``set_*_request`` methods that scikit-learn's metadata routing
-generates on every estimator (their docstrings point into scikit-learn's own site).
+Class pages list inherited members (``:inherited-members:``) so that ``predict`` of a
+shared base class shows, but of the members scikit-learn and PyTorch define only the
+scikit-learn API a user calls on an estimator (``transform``, ``get_support``, ``score``...,
+their ``:ref:`` links to scikit-learn's guide turned into plain text); the others
+(``set_output``, the ``set_*_request`` methods of metadata routing, ``torch.nn.Module``'s)
+are theirs to document.
 """
 
 import re
@@ -21,6 +25,10 @@ _HEADER_SECTIONS = ("Parameters", "Other Parameters", "Attributes", "Returns", "
 _TRAILING_UNDERSCORE = re.compile(r"(?<![\w.~*`|])([A-Za-z_]\w*_)(?![\w`])")
 _QUOTED = re.compile(r"(``.*?``|`[^`]*`)")
 _LONE_STAR = re.compile(r"(?<![\\*])\*(?!\*)")
+#: scikit-learn methods documented on skgates' class pages.
+SKLEARN_API = {"fit_transform", "get_feature_names_out", "get_params", "get_support",
+               "inverse_transform", "score", "set_params", "transform"}
+_FOREIGN_ROLE = re.compile(r":(?:ref|term):`([^`<]*?)\s*(?:<[^`>]*>)?`")
 
 
 def _is_underline(line):
@@ -82,12 +90,26 @@ def escape_names(lines):
 
 
 def _process_docstring(app, what, name, obj, options, lines):
+    if _defined_in(obj).startswith("sklearn"):  # links into scikit-learn's own guide
+        lines[:] = [_FOREIGN_ROLE.sub(r"\1", line) for line in lines]
     lines[:] = escape_names(shape_into_notes(list(lines)))
+
+
+def _defined_in(obj):
+    """The module that defines a member (a property's getter's module for a property)."""
+    target = getattr(obj, "fget", obj)
+    return getattr(target, "__module__", None) or ""
 
 
 def _skip_member(app, what, name, obj, skip, options):
     if name.startswith("set_") and name.endswith("_request"):
         return True
+    if what == "class" and (callable(obj) or isinstance(obj, property)):
+        module = _defined_in(obj)
+        if module.startswith("sklearn") and name in SKLEARN_API:
+            return None
+        if module and not module.startswith("skgates"):
+            return True
     return None
 
 

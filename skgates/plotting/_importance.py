@@ -124,8 +124,10 @@ class ImportanceDisplay:
             :class:`~sklearn.feature_selection.SelectFromModel` does:
             ``"mean"``, ``"median"``, ``"1.5*mean"``; a
             :class:`~skgates.CancelOutSelector` with ``threshold=None`` and no
-            ``max_features`` selects at 0.5), a float draws a line there and
-            None draws none.
+            ``max_features`` selects at 0.5), drawn only when it explains the
+            selection (not for a :class:`~skgates.StabilitySelector`, whose
+            threshold is a selection probability); a float draws a line there
+            and None draws none.
         max_display : int or None, default=20
             Draw the ``max_display`` most important columns (all with None).
             Probes outside them are not drawn, but the band still shows all
@@ -245,7 +247,8 @@ class ImportanceDisplay:
         if n_shown < n_features:
             xlabel += f" (the {n_shown} most important of {n_features} columns)"
         ax.set_xlabel(xlabel)
-        ax.set_title("Feature importances" if self.name is None else self.name)
+        ax.set_title("Feature importances" if self.name is None
+                     else f"{self.name}: feature importances")
         if self.support is not None:
             import matplotlib.patches as mpatches
 
@@ -289,7 +292,27 @@ def _probe_indices(probes, names, caller):
 
 
 def _estimator_threshold(estimator, importances):
-    """The importance at which a selector keeps a column, or None when it has no such number."""
+    """The importance at which a selector keeps a column, or None when it has no such number.
+
+    A selector whose threshold is not on the importances' scale (the selection probability
+    of a :class:`~skgates.StabilitySelector`), or whose selection the threshold does not
+    explain, gets no line.
+    """
+    if hasattr(estimator, "probabilities_"):  # its threshold is a selection probability
+        return None
+    threshold = _resolved_threshold(estimator, importances)
+    if threshold is None or not hasattr(estimator, "get_support"):
+        return threshold
+    support = np.asarray(estimator.get_support(), dtype=bool)
+    above = importances >= threshold
+    if np.any(support & ~above):
+        return None
+    if getattr(estimator, "max_features", None) is None and np.any(above & ~support):
+        return None
+    return threshold
+
+
+def _resolved_threshold(estimator, importances):
     threshold = getattr(estimator, "threshold_", None)
     if isinstance(threshold, numbers.Real) and np.isfinite(threshold):
         return float(threshold)
@@ -299,13 +322,9 @@ def _estimator_threshold(estimator, importances):
     if threshold is None:
         from ..cancelout import CancelOutSelector
 
-        if (isinstance(estimator, CancelOutSelector) and estimator.max_features is None
-                and estimator.gate_activation == "sigmoid"):
-            return 0.5
-        if isinstance(estimator, CancelOutSelector) and estimator.max_features is None:
-            threshold = "mean"
-        else:
+        if not isinstance(estimator, CancelOutSelector) or estimator.max_features is not None:
             return None
+        threshold = 0.5 if estimator.gate_activation == "sigmoid" else "mean"
     if isinstance(threshold, numbers.Real):
         return float(threshold)
     if isinstance(threshold, str):

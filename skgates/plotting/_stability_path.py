@@ -15,8 +15,9 @@ class StabilityPathDisplay:
     selection probability at ``k`` is the fraction of fits that kept it. One
     line per column against ``k``: the selected columns in colour and
     labelled, the others in grey; the probability threshold is a dashed
-    horizontal line. Build it with :meth:`from_estimator`; all parameters
-    are stored as attributes.
+    horizontal line and the ``k`` the selection used (``n_features_per_fit_``)
+    a dotted vertical one. Build it with :meth:`from_estimator`; all
+    parameters are stored as attributes.
 
     Parameters
     ----------
@@ -26,6 +27,8 @@ class StabilityPathDisplay:
         The subset sizes ``k`` of the rows of ``stability_path``.
     threshold : float, default=None
         The probability a column needs to be selected; None draws no line.
+    n_features_per_fit : float, default=None
+        The ``k`` each fit selected with; None draws no line.
     support : array-like of bool of shape (n_features,), default=None
         The selected columns; None highlights none.
     feature_names : array-like of str of shape (n_features,), default=None
@@ -39,6 +42,8 @@ class StabilityPathDisplay:
         The path of each column (``lines_[j]`` is column ``j``).
     threshold_line_ : matplotlib.lines.Line2D or None
         The threshold line.
+    per_fit_line_ : matplotlib.lines.Line2D or None
+        The vertical line at ``n_features_per_fit``.
     ax_ : matplotlib.axes.Axes
         The axes drawn on.
     figure_ : matplotlib.figure.Figure
@@ -61,11 +66,12 @@ class StabilityPathDisplay:
     [0.9, 1.0, 1.0]
     """
 
-    def __init__(self, stability_path, path_sizes, *, threshold=None, support=None,
-                 feature_names=None, name=None):
+    def __init__(self, stability_path, path_sizes, *, threshold=None, n_features_per_fit=None,
+                 support=None, feature_names=None, name=None):
         self.stability_path = stability_path
         self.path_sizes = path_sizes
         self.threshold = threshold
+        self.n_features_per_fit = n_features_per_fit
         self.support = support
         self.feature_names = feature_names
         self.name = name
@@ -78,7 +84,8 @@ class StabilityPathDisplay:
         ----------
         estimator : fitted :class:`skgates.StabilitySelector`
             Any fitted estimator with ``stability_path_`` and ``path_sizes_``;
-            its ``threshold`` is drawn and its ``get_support()`` highlighted.
+            its ``threshold`` and ``n_features_per_fit_`` are drawn and its
+            ``get_support()`` highlighted.
         name : str, default=None
             Name for the title; None uses the estimator's class name.
         ax : matplotlib.axes.Axes, default=None
@@ -100,7 +107,9 @@ class StabilityPathDisplay:
         threshold = float(threshold) if threshold is not None else None
         support = (np.asarray(estimator.get_support(), dtype=bool)
                    if hasattr(estimator, "get_support") else None)
+        per_fit = getattr(estimator, "n_features_per_fit_", None)
         display = cls(path, sizes, threshold=threshold, support=support,
+                      n_features_per_fit=None if per_fit is None else float(per_fit),
                       feature_names=feature_names(estimator, path.shape[1]),
                       name=type(estimator).__name__ if name is None else name)
         return display.plot(ax=ax, label_selected=label_selected)
@@ -149,12 +158,17 @@ class StabilityPathDisplay:
             self.threshold_line_ = ax.axhline(self.threshold, color="C3", linestyle="--",
                                               linewidth=1.2, zorder=3,
                                               label=f"threshold = {self.threshold:.3g}")
+        self.per_fit_line_ = None
+        if self.n_features_per_fit is not None:
+            q = self.n_features_per_fit
+            self.per_fit_line_ = ax.axvline(q, color="0.3", linestyle=":", linewidth=1.2,
+                                            zorder=3, label=f"k of the selection = {q:.3g}")
         ax.set_xlabel("columns kept by each resampled fit (k)")
         ax.set_ylabel("selection probability")
         ax.set_ylim(-0.02, 1.02)
         title = "Stability path"
         ax.set_title(title if self.name is None else f"{self.name}: stability path")
-        if highlighted or self.threshold_line_ is not None:
+        if highlighted or self.threshold_line_ is not None or self.per_fit_line_ is not None:
             ax.legend(loc="lower right", fontsize="small",
                       ncols=1 if highlighted < 8 else 2)
         self.lines_ = lines

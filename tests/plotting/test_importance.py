@@ -38,8 +38,8 @@ def test_bars_are_the_sorted_importances_with_their_names(cancelout, syn2_frame)
     assert _labels(display) == list(X.columns[top])  # top to bottom
     np.testing.assert_array_equal(display.shown_, top)
     assert display.figure_ is display.ax_.figure
-    assert "5 most important of 11" in display.ax_.get_xlabel()
-    assert display.ax_.get_title() == "CancelOutSelector"
+    assert f"5 most important of {X.shape[1]} columns" in display.ax_.get_xlabel()
+    assert display.ax_.get_title() == "CancelOutSelector: feature importances"
 
 
 def test_max_display_none_draws_every_column(cancelout):
@@ -76,6 +76,32 @@ def test_threshold_line_of_a_cancelout_selector(cancelout, syn2_frame):
     assert ImportanceDisplay.from_estimator(cancelout, threshold=None).threshold_line_ is None
     assert ImportanceDisplay.from_estimator(
         cancelout, threshold=0.3).threshold_line_.get_xdata()[0] == 0.3
+
+
+def test_stability_selector_bars_have_their_spread_and_no_probability_line(syn2_frame):
+    from sklearn.linear_model import LogisticRegression
+
+    from skgates import StabilitySelector
+
+    X, y = syn2_frame
+    selector = StabilitySelector(LogisticRegression(), n_resamples=3, threshold=0.6,
+                                 n_features_per_fit=3, random_state=0).fit(X, y)
+    display = ImportanceDisplay.from_estimator(selector, max_display=None)
+    assert display.threshold is None  # 0.6 is a probability, not an importance
+    segments = display.errorbars_.lines[2][0].get_segments()
+    np.testing.assert_allclose([(s[1, 0] - s[0, 0]) / 2 for s in segments],
+                               selector.feature_importances_std_[display.shown_])
+
+
+def test_threshold_that_does_not_explain_the_selection_is_not_drawn():
+    class Inconsistent:
+        feature_importances_ = np.array([0.1, 0.5, 0.9])
+        threshold = 0.3
+
+        def get_support(self):
+            return np.array([True, False, False])
+
+    assert ImportanceDisplay.from_estimator(Inconsistent()).threshold is None
 
 
 def test_threshold_attribute_wins(cancelout):

@@ -4,7 +4,6 @@ import numpy as np
 import pytest
 from sklearn.exceptions import NotFittedError
 
-import skgates
 from skgates.plotting import StabilityPathDisplay
 
 
@@ -51,26 +50,27 @@ def test_path_shape_is_checked():
         StabilityPathDisplay(np.zeros((3, 4)), [1, 2]).plot()
 
 
+def test_per_fit_line(stability_fake):
+    stability_fake.n_features_per_fit_ = 2.0
+    display = StabilityPathDisplay.from_estimator(stability_fake)
+    assert display.per_fit_line_.get_xdata()[0] == 2.0
+    assert StabilityPathDisplay(np.zeros((1, 2)), [1]).plot().per_fit_line_ is None
+
+
 def test_real_stability_selector(syn2_frame):
-    if not hasattr(skgates, "StabilitySelector"):
-        pytest.skip("skgates.StabilitySelector does not exist yet")
-    from skgates import CancelOutSelector, StabilitySelector
+    from sklearn.linear_model import LogisticRegression
+
+    from skgates import StabilitySelector
 
     X, y = syn2_frame
     with pytest.raises(NotFittedError, match="stability_path_"):
-        StabilityPathDisplay.from_estimator(StabilitySelector(CancelOutSelector()))
-    selector = _fit_small_stability_selector(StabilitySelector, CancelOutSelector, X, y)
-    _check_drawn(StabilityPathDisplay.from_estimator(selector), selector)
-
-
-def _fit_small_stability_selector(StabilitySelector, CancelOutSelector, X, y):
-    import inspect
-
-    params = inspect.signature(StabilitySelector).parameters
-    kwargs = {"random_state": 0} if "random_state" in params else {}
-    for name in ("n_resamples", "n_bootstrap_iterations", "n_subsamples", "n_repeats"):
-        if name in params:
-            kwargs[name] = 4
-            break
-    base = CancelOutSelector(max_epochs=2, random_state=0)
-    return StabilitySelector(base, **kwargs).fit(X, y)
+        StabilityPathDisplay.from_estimator(StabilitySelector(LogisticRegression()))
+    selector = StabilitySelector(LogisticRegression(), n_resamples=4, threshold=0.6,
+                                 n_features_per_fit=3, random_state=0).fit(X, y)
+    assert selector.get_support().any()
+    display = StabilityPathDisplay.from_estimator(selector)
+    _check_drawn(display, selector)
+    assert display.per_fit_line_.get_xdata()[0] == 3
+    k = list(selector.path_sizes_).index(3)  # the path at the selection's k is probabilities_
+    np.testing.assert_allclose([line.get_ydata()[k] for line in display.lines_],
+                               selector.probabilities_)
