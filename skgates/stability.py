@@ -537,7 +537,10 @@ class StabilitySelector(MetaEstimatorMixin, SelectorMixin, BaseEstimator):
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
         tags.target_tags.required = True
-        inner = get_tags(self.estimator)
+        try:
+            inner = get_tags(self.estimator)
+        except (AttributeError, TypeError):  # not a scikit-learn estimator: fit says why
+            return tags
         tags.input_tags.sparse = inner.input_tags.sparse
         tags.input_tags.allow_nan = inner.input_tags.allow_nan
         return tags
