@@ -137,8 +137,8 @@ class CancelOutSelector(SelectorMixin, BaseNetworkEstimator, BaseEstimator):
     --------
     >>> from skgates import CancelOutSelector
     >>> from skgates.datasets import make_syn
-    >>> X, y, relevant = make_syn("syn2", n_samples=2000, n_noise=6, random_state=0)
-    >>> selector = CancelOutSelector(max_features=4, random_state=0).fit(X, y)
+    >>> X, y, relevant = make_syn("syn2", n_samples=800, n_noise=6, random_state=0)
+    >>> selector = CancelOutSelector(max_features=4, max_epochs=30, random_state=0).fit(X, y)
     >>> sorted(selector.get_support(indices=True).tolist()) == sorted(relevant)
     True
     """

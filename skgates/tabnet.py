@@ -310,8 +310,8 @@ class TabNetClassifier(ClassifierMixin, _SupervisedTabNet, BaseEstimator):
     --------
     >>> from skgates import TabNetClassifier
     >>> from skgates.datasets import make_syn
-    >>> X, y, relevant = make_syn("syn2", n_samples=2000, n_noise=4, random_state=0)
-    >>> clf = TabNetClassifier(max_epochs=20, batch_size=256, random_state=0).fit(X, y)
+    >>> X, y, relevant = make_syn("syn2", n_samples=500, n_noise=4, random_state=0)
+    >>> clf = TabNetClassifier(max_epochs=5, batch_size=256, random_state=0).fit(X, y)
     >>> clf.predict_proba(X[:3]).shape
     (3, 2)
     >>> bool(abs(clf.feature_importances_.sum() - 1) < 1e-6)
@@ -395,7 +395,7 @@ class TabNetRegressor(RegressorMixin, _SupervisedTabNet, BaseEstimator):
     >>> from skgates import TabNetRegressor
     >>> X = np.random.RandomState(0).randn(500, 5)
     >>> y = X[:, 0] - 2 * X[:, 1]
-    >>> reg = TabNetRegressor(max_epochs=30, batch_size=128, random_state=0).fit(X, y)
+    >>> reg = TabNetRegressor(max_epochs=5, batch_size=128, random_state=0).fit(X, y)
     >>> reg.predict(X[:2]).shape
     (2,)
     """
