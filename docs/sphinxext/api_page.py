@@ -27,6 +27,14 @@ def public_names(module):
     return sorted(names, key=str.lower)
 
 
+def _is_exception(obj):
+    return inspect.isclass(obj) and issubclass(obj, BaseException)
+
+
+def _is_plain_class(obj):
+    return inspect.isclass(obj) and not _is_exception(obj)
+
+
 def _summary(module):
     """The first paragraph of the module's docstring."""
     return inspect.cleandoc(module.__doc__ or "").split("\n\n")[0].replace("\n", " ")
@@ -43,8 +51,9 @@ def render():
         names = public_names(module)
         lines += [title, "-" * len(title), "", _summary(module), "",
                   f".. currentmodule:: {module_name}", ""]
-        for kind, template, test in (("Classes", "class.rst", inspect.isclass),
-                                     ("Functions", "function.rst", inspect.isroutine)):
+        for kind, template, test in (("Classes", "class.rst", _is_plain_class),
+                                     ("Functions", "function.rst", inspect.isroutine),
+                                     ("Exceptions", "class.rst", _is_exception)):
             chosen = [name for name in names if test(getattr(module, name))]
             if chosen:
                 lines += [f".. rubric:: {kind}", "", ".. autosummary::",
