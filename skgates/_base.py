@@ -43,6 +43,7 @@ Hooks a subclass may override:
 
 import copy
 import fnmatch
+import re
 from numbers import Integral, Real
 
 import numpy as np
@@ -434,12 +435,22 @@ class BaseNetworkEstimator(PicklableNetMixin, BaseEstimator):
         """An initialised, untrained net of the fitted architecture (for loading saved weights)."""
         return self._new_training_net(streaming=True)
 
-    def _checked(self, build, *args):
-        """Call ``build``, naming the estimator in the errors its layers raise about arguments."""
+    def _checked(self, build, *args, renames=None, **kwargs):
+        """Call ``build``, naming the estimator in the errors its layers raise about arguments.
+
+        ``renames`` maps a layer's argument names to the estimator's parameter
+        names where they differ (CancelOut's ``activation`` is ``gate_activation``).
+        """
         try:
-            return build(*args)
+            return build(*args, **kwargs)
         except (ValueError, TypeError) as error:
-            raise type(error)(f"{type(self).__name__}: {error}") from error
+            prefix = f"{type(self).__name__}: "
+            message = str(error)
+            if message.startswith(prefix):
+                raise
+            for layer_name, name in (renames or {}).items():
+                message = re.sub(rf"\b{layer_name}\b", name, message)
+            raise type(error)(prefix + message) from error
 
     def _user_callbacks(self):
         # Fresh copies, so a fitted net never shares callback state with the parameter.

@@ -243,8 +243,9 @@ class CancelOutSelector(SelectorMixin, BaseNetworkEstimator, BaseEstimator):
         check_max_features(self.max_features, n_features, type(self).__name__)
 
     def _build_module(self, n_features, n_outputs):
-        gate = CancelOut(n_features, activation=self.gate_activation, lambda_1=self.lambda_1,
-                         lambda_2=self.lambda_2, init=self.gate_init)
+        gate = self._checked(CancelOut, n_features, activation=self.gate_activation,
+                             lambda_1=self.lambda_1, lambda_2=self.lambda_2, init=self.gate_init,
+                             renames={"activation": "gate_activation", "init": "gate_init"})
         body = MLP(n_features, self.hidden_layer_sizes, n_outputs, self.activation)
         return CancelOutNetwork(gate, body)
 

@@ -129,8 +129,13 @@ def complementary_halves(y, n_resamples, random_state=None):
     return halves, seeds
 
 
-def _importances_of(estimator, getter, n_features):
-    """Non-negative importances of a fitted estimator, one per input column."""
+def _importances_of(estimator, getter, n_features, who="StabilitySelector"):
+    """Non-negative importances of a fitted estimator, one per input column.
+
+    ``getter``: ``"auto"`` reads ``feature_importances_``, else ``coef_``
+    (absolute values, summed over classes or outputs); a string is an
+    attribute path; a callable takes the estimator. Negative values count as 0.
+    """
     name = type(estimator).__name__
     if callable(getter):
         values = getter(estimator)
@@ -141,7 +146,7 @@ def _importances_of(estimator, getter, n_features):
             values = estimator.coef_
         else:
             raise ValueError(
-                f"StabilitySelector needs an estimator that exposes `feature_importances_` or "
+                f"{who} needs an estimator that exposes `feature_importances_` or "
                 f"`coef_` after fit; a fitted {name} has neither. Use an estimator with "
                 "importances (every skgates selector, RandomForest*, LogisticRegression, ...) "
                 "or pass importance_getter (an attribute name or a callable)."

@@ -50,10 +50,11 @@ _ARCHITECTURE_DOC = """
         Groups of column positions that share one attention value (e.g. the
         one-hot columns of one variable). Groups must not overlap.
     compile : bool, default=False
-        ``torch.compile`` the network. Training and prediction get faster,
-        but the first ``fit`` pays a compilation of about a minute on CPU;
-        worth it for long trainings only. A fitted estimator with
-        ``compile=True`` cannot be pickled.
+        ``torch.compile`` the network's training (skorch's ``compile``
+        support). The first ``fit`` pays a compilation of about a minute on
+        CPU; worth it for long trainings only. Inference runs the eager
+        network. A fitted estimator with ``compile=True`` pickles and saves
+        like any other (it is compiled again when loaded).
     clip_value : float or None, default=1.0
         Clip the global gradient norm of each step to this value (as
         pytorch-tabnet does by default); None disables clipping.
@@ -278,6 +279,11 @@ class TabNetClassifier(ClassifierMixin, _SupervisedTabNet, BaseEstimator):
     ----------{_ARCHITECTURE_DOC}
     lambda_sparse : float, default=1e-3
         Weight of the mask entropy (sparsity) regulariser.
+    class_weight : dict, "balanced" or None, default=None
+        Weights of the classes in the loss, as in
+        :class:`~sklearn.linear_model.LogisticRegression`: a dict
+        ``{{label: weight}}``, or ``"balanced"`` (``fit`` only; pass a dict to
+        ``partial_fit``). Multiplies ``sample_weight``.
 {_TRAINING_DOC}
     Attributes
     ----------

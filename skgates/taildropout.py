@@ -8,7 +8,7 @@ import pandas as pd
 import torch
 from sklearn.base import BaseEstimator
 from sklearn.feature_selection import SelectorMixin
-from sklearn.model_selection import KFold, StratifiedKFold, train_test_split
+from sklearn.model_selection import KFold, StratifiedKFold, check_cv, train_test_split
 from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted
 
@@ -84,11 +84,19 @@ class TailDropoutRanker(SelectorMixin, BaseNetworkEstimator, BaseEstimator):
     order_bias : float, default=3.0
         How strongly later rounds follow the previous ranking: the logit gap
         between the first and the last column (0 = uniform orders).
-    cv : "auto" or int, default="auto"
+    cv : "auto", int, cross-validation generator or iterable, default="auto"
         Scouting splits: ``1`` holds out ``validation_fraction`` of the rows
         once; ``k >= 2`` cross-fits over ``k`` (stratified) folds, ``k``
         times the scouting cost; ``"auto"`` is 5 from 200 to 4,999 rows,
-        else 1 (large data sets hold out enough rows; tiny ones too few).
+        else 1 (large data sets hold out enough rows; tiny ones too few). A
+        scikit-learn splitter (e.g. ``GroupKFold`` folds made beforehand) or
+        an iterable of ``(train, held_out)`` index arrays gives the folds
+        itself. ``k`` folds need at least ``2 k`` rows.
+    class_weight : dict, "balanced" or None, default=None
+        Weights of the classes in the training and held-out losses
+        (classification only), as in
+        :class:`~sklearn.linear_model.LogisticRegression`; multiplies
+        ``sample_weight``.
     hidden_layer_sizes : tuple of int, default=(64, 32)
         Widths of the MLP's hidden layers.
     activation : {"identity", "logistic", "tanh", "relu"}, default="relu"
@@ -191,7 +199,7 @@ class TailDropoutRanker(SelectorMixin, BaseNetworkEstimator, BaseEstimator):
         "class_weight": BaseNetworkEstimator._class_weight_constraint,
         "n_repeats": [Interval(Integral, 1, None, closed="left")],
         "knee_tolerance": [Interval(Real, 0, 1, closed="both")],
-        "cv": [StrOptions({"auto"}), Interval(Integral, 1, None, closed="left")],
+        "cv": [StrOptions({"auto"}), Interval(Integral, 1, None, closed="left"), "cv_object"],
         "n_rounds": [Interval(Integral, 1, None, closed="left")],
         "order_bias": [Interval(Real, 0, np.inf, closed="left")],
         "ordered_epochs": [Interval(Integral, 0, None, closed="left")],
@@ -316,8 +324,13 @@ class TailDropoutRanker(SelectorMixin, BaseNetworkEstimator, BaseEstimator):
         name = type(self).__name__
         n_samples = len(data.X)
         rows = np.arange(n_samples)
-        n_splits = self._n_splits(n_samples)
         codes = data.codes
+        if not (self.cv == "auto" or isinstance(self.cv, Integral)):
+            # A scikit-learn splitter or an iterable of (train, held-out) index pairs.
+            splitter = check_cv(self.cv, codes, classifier=codes is not None)
+            return [(np.asarray(train), np.asarray(valid))
+                    for train, valid in splitter.split(rows, codes)]
+        n_splits = self._n_splits(n_samples)
         if n_splits > 1:
             if n_samples < 2 * n_splits:
                 raise ValueError(

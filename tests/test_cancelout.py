@@ -292,14 +292,16 @@ def test_too_few_rows(small):
 @pytest.mark.parametrize("max_features", [9, -1])
 def test_max_features_out_of_range(small, max_features):
     X, y = small
-    with pytest.raises(ValueError, match="max_features must be between 0 and the number of features"):
+    with pytest.raises(ValueError, match="max_features.*CancelOutSelector|CancelOutSelector: "
+                       "max_features must be between 0 and the number of features"):
         CancelOutSelector(max_features=max_features, max_epochs=1).fit(X, y)
 
 
 @pytest.mark.parametrize("params, message", [
-    ({"task": "clustering"}, "unknown task 'clustering'"),
+    ({"task": "clustering"}, "'task' parameter of CancelOutSelector must be a str among"),
     ({"activation": "swish"}, "Unknown activation 'swish'"),
-    ({"gate_activation": "relu"}, "unknown gate_activation 'relu'"),
+    ({"gate_activation": "relu"}, "CancelOutSelector: .*gate_activation must be one of"),
+    ({"gate_init": float("nan")}, "CancelOutSelector: gate_init"),
     ({"lambda_1": -0.1}, "lambda_1"),
     ({"hidden_layer_sizes": (8, 0)}, "hidden_layer_sizes"),
     ({"batch_size": 0}, "batch_size"),

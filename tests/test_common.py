@@ -10,7 +10,7 @@ from sklearn.utils.estimator_checks import parametrize_with_checks
 
 import skgates
 
-#: Training with per-example random masks (DropConnect) or batch statistics (TabNet's ghost
+#: Training with per-example random masks (DropConnect, TailDropout) or batch statistics (TabNet's ghost
 #: batch norm) is not equivalent to repeating rows: a repeated row draws its own mask and
 #: moves the batch statistics. scikit-learn marks its stochastic estimators (SGDClassifier,
 #: MLPClassifier) the same way. tests/test_weights.py checks what does hold for them: the
@@ -25,6 +25,7 @@ EXPECTED_FAILED_CHECKS = {
     "DropConnectRegressor": _WEIGHTS_ARE_NOT_REPETITIONS,
     "TabNetClassifier": _WEIGHTS_ARE_NOT_REPETITIONS,
     "TabNetRegressor": _WEIGHTS_ARE_NOT_REPETITIONS,
+    "TailDropoutRanker": _WEIGHTS_ARE_NOT_REPETITIONS,  # each row draws its own column order
 }
 
 

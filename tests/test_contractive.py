@@ -8,7 +8,7 @@ import torch
 from sklearn.datasets import load_iris, make_classification
 
 from skgates import CancelOutSelector, ContractiveAutoencoder
-from skgates._base import BaseNetworkEstimator
+from skgates._base import BaseNetworkEstimator, training_params
 from skgates.nn import MLP, jacobian_sq_norms
 from skgates.nn.contractive import resolve_layers
 
@@ -96,28 +96,16 @@ def test_cancelout_selector_gets_the_penalty_through_the_bridge(classification):
 class NoDefaultLayers(BaseNetworkEstimator):
     """A minimal estimator without ``_default_contractive_layers``."""
 
-    def __init__(self, contractive=0.0, contractive_layers=None, max_epochs=2, batch_size=32,
+    def __init__(self, *, contractive=0.0, contractive_layers=None, max_epochs=2, batch_size=32,
                  lr=0.01, weight_decay=0.0, early_stopping=False, validation_fraction=0.1,
                  n_iter_no_change=3, device="cpu", random_state=0, verbose=0, callbacks=None):
-        self.contractive = contractive
-        self.contractive_layers = contractive_layers
-        self.max_epochs = max_epochs
-        self.batch_size = batch_size
-        self.lr = lr
-        self.weight_decay = weight_decay
-        self.early_stopping = early_stopping
-        self.validation_fraction = validation_fraction
-        self.n_iter_no_change = n_iter_no_change
-        self.device = device
-        self.random_state = random_state
-        self.verbose = verbose
-        self.callbacks = callbacks
+        super().__init__(**training_params(locals()))
 
     def _build_module(self, n_features, n_outputs):
         return MLP(n_features, (5,), n_outputs, "tanh")
 
     def fit(self, X, y):
-        return self._fit_network(X, y)
+        return self._fit(X, y)
 
 
 def test_bridge_errors_and_explicit_layers(classification):

@@ -75,11 +75,14 @@ def test_scree_equals_the_network_with_set_k(syn3):
     """scree_[k] is the loss of the trained network cut to k columns with TailDropout.set_k."""
     import torch
 
+    from skgates._base import TrainingData
+
     X, y, _, ranker = syn3
     module = ranker.net_.module_
     rows = np.arange(len(X))[::7]
     X_t = torch.as_tensor(ranker.input_scaler_.transform(X[rows]), dtype=torch.float32)
-    sweep = ranker._prefix_losses(module, X_t, torch.as_tensor(y[rows]), torch.as_tensor(ranker.order_))
+    held_out = TrainingData(X_t, torch.as_tensor(y[rows]), torch.ones(len(rows)), None)
+    sweep = ranker._prefix_losses(module, held_out, torch.as_tensor(ranker.order_))
     module.eval()
     for k in (0, 3, 9):
         module.dropout.set_k(k)
@@ -126,9 +129,9 @@ def test_inside_a_pipeline():
 
 
 @pytest.mark.parametrize("params,error,match", [
-    ({"n_features_to_select": 0}, ValueError, "out of range"),
+    ({"n_features_to_select": 0}, ValueError, "n_features_to_select"),
     ({"n_features_to_select": 6}, ValueError, "out of range"),
-    ({"n_features_to_select": 1.5}, ValueError, "out of range"),
+    ({"n_features_to_select": 1.5}, ValueError, "n_features_to_select"),
     ({"n_features_to_select": "all"}, TypeError, "n_features_to_select"),
     ({"p": 1.5}, ValueError, "p"),
     ({"p": 0.0}, ValueError, "p"),
@@ -138,7 +141,8 @@ def test_inside_a_pipeline():
     ({"cv": 0}, ValueError, "cv"),
     ({"knee_tolerance": -1.0}, ValueError, "knee_tolerance"),
     ({"contractive": -1.0}, ValueError, "contractive"),
-    ({"contractive_layers": "body.*"}, TypeError, "contractive_layers"),
+    ({"contractive_layers": 5}, TypeError, "contractive_layers"),
+    ({"contractive": 0.1, "contractive_layers": "nothing.*"}, ValueError, "match no module"),
     ({"hidden_layer_sizes": (0,)}, ValueError, "hidden_layer_sizes"),
 ])
 def test_bad_parameters(params, error, match):
