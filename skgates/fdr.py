@@ -86,44 +86,79 @@ def min_pairs_needed(n_features, fdr, dependence="positive"):
     return int(np.ceil(np.log2(1.0 / level) - 1e-12))
 
 
+class _NetworkPredictions:
+    """``predict_proba``/``predict`` of a fitted skgates network estimator that has none.
+
+    skgates selectors (CancelOutSelector, TailDropoutRanker) train a network
+    that predicts ``y`` but expose no prediction method; their predictions go
+    through the same inference path as TabNet's (``_forward``, in eval mode).
+    """
+
+    def __init__(self, estimator):
+        self.estimator = estimator
+        self.classification = estimator.task_ == "classification"
+        if self.classification:
+            self.classes_ = estimator.classes_
+
+    def predict_proba(self, X):
+        return self.estimator._probabilities(self.estimator._forward(X))
+
+    def predict(self, X):
+        if self.classification:
+            return self.estimator._labels(self.estimator._forward(X))
+        return self.estimator._targets(self.estimator._forward(X, float64=True))
+
+
+def _predictions_of(estimator):
+    """The fitted estimator itself, or its network's predictions for a skgates selector."""
+    if hasattr(estimator, "predict_proba") or hasattr(estimator, "predict"):
+        return estimator
+    if hasattr(estimator, "_forward") and hasattr(estimator, "task_"):
+        return _NetworkPredictions(estimator)
+    return estimator
+
+
 def _loss_function(estimator, loss, y_train):
     """``(name, per-row loss of a fitted estimator on (X, y))``, chosen once from the fitted model."""
     name = type(estimator).__name__
-    classifier = is_classifier(estimator) or (
-        y_train.ndim == 1 and type_of_target(y_train) in ("binary", "multiclass")
-        and not hasattr(estimator, "predict") and hasattr(estimator, "predict_proba"))
+    model = _predictions_of(estimator)
+    if isinstance(model, _NetworkPredictions):
+        classifier = model.classification
+    else:
+        classifier = is_classifier(estimator) or (
+            y_train.ndim == 1 and type_of_target(y_train) in ("binary", "multiclass")
+            and hasattr(estimator, "predict_proba"))
     if loss == "auto":
         if classifier:
-            loss = "log_loss" if hasattr(estimator, "predict_proba") else "zero_one"
+            loss = "log_loss" if hasattr(model, "predict_proba") else "zero_one"
         else:
             loss = "squared_error"
     needs = "predict_proba" if loss == "log_loss" else "predict"
-    if not hasattr(estimator, needs):
+    if not hasattr(model, needs):
         raise ValueError(
             f"FDRSelector tests each column through the estimator's {loss} on held-out rows, "
             f"which needs {needs}(); a fitted {name} has none. Use an estimator that predicts "
-            "(every scikit-learn classifier or regressor, skgates' TabNet and DropConnect "
-            "models), or loss='zero_one'/'squared_error' for one with predict() only."
+            "(scikit-learn classifiers and regressors, every skgates estimator), or "
+            "loss='zero_one'/'squared_error' for one with predict() only."
         )
     if loss == "log_loss":
-        classes = np.asarray(estimator.classes_)
+        classes = np.asarray(model.classes_)
 
         def row_loss(X, y):
-            proba = np.asarray(estimator.predict_proba(X), dtype=np.float64)
-            index = np.searchsorted(classes, y)
-            index = np.clip(index, 0, len(classes) - 1)
+            proba = np.asarray(model.predict_proba(X), dtype=np.float64)
+            index = np.clip(np.searchsorted(classes, y), 0, len(classes) - 1)
             known = classes[index] == y
             picked = np.where(known, proba[np.arange(len(y)), index], 0.0)
             return -np.log(np.clip(picked, _PROBABILITY_FLOOR, None))
     elif loss == "zero_one":
         def row_loss(X, y):
-            predicted = np.asarray(estimator.predict(X))
+            predicted = np.asarray(model.predict(X))
             if predicted.ndim == 1:
                 return (predicted != y).astype(np.float64)
             return np.any(predicted != y, axis=1).astype(np.float64)
     else:
         def row_loss(X, y):
-            predicted = np.asarray(estimator.predict(X), dtype=np.float64)
+            predicted = np.asarray(model.predict(X), dtype=np.float64)
             residual = predicted.reshape(len(y), -1) - np.asarray(y, np.float64).reshape(len(y), -1)
             return np.sum(residual ** 2, axis=1)
     return loss, row_loss
@@ -175,34 +210,47 @@ class FDRSelector(MetaEstimatorMixin, SelectorMixin, BaseEstimator):
     1. The rows are split at random (stratified by class for classification)
        into a training part and a test part (``test_size``); a clone of
        ``estimator`` is fitted on the training part.
-    2. The test rows are matched at random into pairs ``(a, b)``. For every
-       column ``j`` and pair, ``d = L(a with b's x_j) + L(b with a's x_j) -
-       L(a) - L(b)``: how much the fitted estimator's loss grows when the two
-       rows swap their values of column ``j``.
-    3. The p-value of column ``j`` is the one-sided Wilcoxon signed-rank test
+    2. Screen: the columns whose importance in that fit is at least
+       ``screen`` (default: the median importance) are tested; the others are
+       not (p-value 1). The screen sees the training rows only.
+    3. The test rows are matched at random into pairs ``(a, b)``. For every
+       tested column ``j`` and pair, ``d = L(a with b's x_j) + L(b with a's
+       x_j) - L(a) - L(b)``: how much the fitted estimator's loss grows when
+       the two rows swap their values of column ``j``.
+    4. The p-value of column ``j`` is the one-sided Wilcoxon signed-rank test
        of its ``d`` over the pairs (zero changes dropped).
-    4. The Benjamini-Hochberg step-up rule at level ``fdr`` selects the columns.
+    5. The Benjamini-Hochberg step-up rule at level ``fdr`` over the tested
+       columns selects.
 
     **Guarantee.** Suppose the rows are independent and identically
     distributed. Call column ``j`` null when it is independent of the other
     columns and of ``y`` together. For a null column, swapping its values
     between two test rows leaves the distribution of the pair unchanged, so
-    each ``d`` is symmetric about 0 and the pairs are independent given the
-    fitted estimator: its p-value is valid, exactly for up to 50 non-zero
+    given the fitted estimator each ``d`` is symmetric about 0 and the pairs
+    are independent: its p-value is valid, exactly for up to 50 non-zero
     pairs and up to the normal approximation of the signed-rank statistic
-    beyond. Benjamini-Hochberg then keeps the expected proportion of null
-    columns among the selected ones (the FDR) at most ``fdr * n_null /
-    n_features`` when the p-values are independent or positively dependent;
+    beyond. The screen depends on the training rows only, so it does not
+    change this (independent filtering). Benjamini-Hochberg then keeps the
+    expected proportion of null columns among the selected ones (the FDR) at
+    most ``fdr`` times the fraction of nulls among the tested columns, when
+    the p-values are independent or positively dependent;
     ``correction="by"`` (Benjamini-Yekutieli) removes that condition at a loss
     of power. A column that is independent of ``y`` but correlated with
     another column is not a null in this sense: it is selected only if the
     estimator uses it, and the guarantee does not count it.
 
+    The estimator's quality sets the power, not the guarantee: a column is
+    found when the fitted model relies on it on rows it has not seen.
+
     Parameters
     ----------
     estimator : estimator object
-        Fitted once (a clone) on the training rows. It must predict:
-        ``predict_proba`` for ``loss="log_loss"``, ``predict`` otherwise.
+        Fitted once (a clone) on the training rows. It must predict
+        (``predict_proba`` for ``loss="log_loss"``, ``predict`` otherwise);
+        skgates selectors without a prediction method (CancelOutSelector,
+        TailDropoutRanker) are tested through their network's predictions.
+        With a ``screen`` it must also expose importances
+        (``feature_importances_`` or ``coef_``, see ``importance_getter``).
     fdr : float in (0, 1), default=0.1
         Target false discovery rate ``q``.
     test_size : float in (0, 1), default=0.5
@@ -217,22 +265,33 @@ class FDRSelector(MetaEstimatorMixin, SelectorMixin, BaseEstimator):
     correction : {"bh", "by"}, default="bh"
         ``"bh"``: Benjamini-Hochberg (p-values independent or positively
         dependent); ``"by"``: Benjamini-Yekutieli (any dependence).
+    screen : str, float or None, default="median"
+        Test only the columns whose importance in the training fit is at
+        least this (and positive): a number, ``"mean"``, ``"median"`` or a
+        scaled reference such as ``"0.5*mean"``, as in ``SelectFromModel``.
+        Fewer tested columns make Benjamini-Hochberg less strict; a relevant
+        column that the screen drops cannot be selected. ``"mean"`` suits wide
+        data with few relevant columns. None tests every column.
+    importance_getter : "auto", str or callable, default="auto"
+        Importances for the screen: ``"auto"`` reads
+        ``feature_importances_``, else ``coef_`` (absolute values, summed over
+        classes); a string is an attribute path; a callable takes the fitted
+        estimator.
     max_features : int or None, default=None
         Keep at most this many of the selected columns, smallest p-value
-        first (this can only lower the false discovery proportion's numerator
-        and denominator alike; the guarantee is for ``None``).
+        first. The guarantee is stated for None.
     n_jobs : int or None, default=None
-        The columns are tested in parallel through joblib (any backend).
+        Blocks of columns are tested in parallel through joblib (any backend).
     random_state : int, RandomState instance or None, default=None
-        Draws the split, the pairs and the clone's ``random_state``
-        parameters (nested ones too). Equal ints give equal results.
+        Draws the split, the clone's ``random_state`` parameters (nested ones
+        too) and the pairs. Equal ints give equal results.
     verbose : int, default=0
-        ``> 0`` shows a progress bar over the columns.
+        ``> 0`` shows a progress bar over blocks of columns.
 
     Attributes
     ----------
     pvalues_ : ndarray of shape (n_features_in_,)
-        One-sided signed-rank p-value of each column.
+        One-sided signed-rank p-value of each column (1 for untested columns).
     adjusted_pvalues_ : ndarray of shape (n_features_in_,)
         Benjamini-Hochberg (or -Yekutieli) adjusted p-values: a column is
         selected iff its adjusted p-value is at most ``fdr``.
@@ -244,7 +303,10 @@ class FDRSelector(MetaEstimatorMixin, SelectorMixin, BaseEstimator):
         ``scores_`` clipped at 0.
     feature_importances_std_ : ndarray of shape (n_features_in_,)
         Standard error of ``scores_`` (standard deviation of ``d / 2`` over
-        the pairs divided by the square root of the number of pairs).
+        the pairs divided by the square root of the number of pairs). Scores
+        and their errors are 0 for untested columns.
+    tested_ : ndarray of bool, shape (n_features_in_,)
+        The columns that passed the screen and were tested.
     estimator_ : estimator
         The clone fitted on the training rows.
     loss_ : str
@@ -264,6 +326,9 @@ class FDRSelector(MetaEstimatorMixin, SelectorMixin, BaseEstimator):
     ----------
     Y. Benjamini, Y. Hochberg. "Controlling the false discovery rate." JRSS-B 57, 1995.
 
+    R. Bourgon, R. Gentleman, W. Huber. "Independent filtering increases
+    detection power for high-throughput experiments." PNAS 107(21), 2010.
+
     Y. Benjamini, D. Yekutieli. "The control of the false discovery rate in
     multiple testing under dependency." Annals of Statistics 29(4), 2001.
 
@@ -278,7 +343,7 @@ class FDRSelector(MetaEstimatorMixin, SelectorMixin, BaseEstimator):
     >>> from sklearn.ensemble import RandomForestClassifier
     >>> from skgates.fdr import FDRSelector
     >>> from skgates.datasets import make_syn
-    >>> X, y, relevant = make_syn("syn2", n_samples=1000, n_noise=10, random_state=0)
+    >>> X, y, relevant = make_syn("syn2", n_samples=2000, n_noise=10, random_state=0)
     >>> selector = FDRSelector(RandomForestClassifier(n_estimators=50), fdr=0.1,
     ...                        random_state=0).fit(X, y)
     >>> selector.get_support(indices=True)
@@ -300,7 +365,7 @@ class FDRSelector(MetaEstimatorMixin, SelectorMixin, BaseEstimator):
     }
 
     def __init__(self, estimator, *, fdr=0.1, test_size=0.5, loss="auto", correction="bh",
-                 screen="mean", importance_getter="auto", max_features=None, n_jobs=None,
+                 screen="median", importance_getter="auto", max_features=None, n_jobs=None,
                  random_state=None, verbose=0):
         self.estimator = estimator
         self.fdr = fdr
