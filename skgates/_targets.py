@@ -46,7 +46,7 @@ def check_enough_classes(classes, estimator_name):
     if len(classes) < 2:
         raise ValueError(
             f"{estimator_name} needs at least 2 classes in y to train a classifier; "
-            f"got 1 class ({classes[0]!r})."
+            f"got 1 class ({np.asarray(classes).tolist()[0]!r})."
         )
 
 
