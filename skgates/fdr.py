@@ -125,7 +125,11 @@ def _loss_function(estimator, loss, y_train):
     if isinstance(model, _NetworkPredictions):
         classifier = model.classification
     else:
-        classifier = is_classifier(estimator) or (
+        try:
+            classifier = is_classifier(estimator)
+        except (AttributeError, TypeError):  # no scikit-learn tags: judge by its methods and y
+            classifier = False
+        classifier = classifier or (
             y_train.ndim == 1 and type_of_target(y_train) in ("binary", "multiclass")
             and hasattr(estimator, "predict_proba"))
     if loss == "auto":
