@@ -237,6 +237,8 @@ td.SF { background: #b5dcb5; font-weight: bold; }
 tr.summary td { font-style: italic; color: #555; }
 tr.probe td { background: #fbeee0; }
 .legend { font-size: 0.9em; color: #444; }
+.legend dt { font-weight: bold; float: left; width: 1.5em; }
+.legend dd { margin-left: 2em; }
 figure { margin: 1.5em 0; }
 figure img { max-width: 100%; }
 code, pre { font-size: 0.9em; }
@@ -316,8 +318,11 @@ def html_report(context, rows, selections, probes, columns, command=""):
             parts.append(f"<td>{by_s}</td>" + (f"<td>{by_f}</td>" if has_fdr else ""))
         parts.append("</tr>")
     parts.append("</tbody></table>")
-    parts.append('<div class="legend">' + "<br>".join(
-        e(line.strip()) for line in legend(context, selections)) + "</div>")
+    parts.append('<dl class="legend">')
+    for line in legend(context, selections):
+        key, text = line[:3].strip(), line[3:]
+        parts.append((f"<dt>{e(key)}</dt>" if key else "") + f"<dd>{e(text)}</dd>")
+    parts.append("</dl>")
     parts.append("<h2>Per selector</h2><table><thead><tr><th>selector</th>"
                  "<th>stability selection (S)</th><th>FDR test (F)</th><th>time</th>"
                  "</tr></thead><tbody>")
