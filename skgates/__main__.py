@@ -63,7 +63,6 @@ def _parser():
     selectors = "\n".join(
         f"  {name:<18} {spec.what}"
         + (f"; {spec.epochs} epochs" if spec.epochs else "")
-        + ("" if spec.predicts else "; S only (it does not predict)")
         for name, spec in SELECTORS.items())
     parser = argparse.ArgumentParser(
         prog="python -m skgates",
@@ -77,7 +76,7 @@ def _parser():
             "their q\n"
             "     most important, q chosen so that the expected number of false "
             "selections is <= 1;\n"
-            f"  F  for the selectors that predict: a held-out swap test per column and\n"
+            "  F  one fit on half the rows, a held-out swap test per column and\n"
             f"     Benjamini-Hochberg at false discovery rate {_FDR}.\n\n"
             "It prints one table: for every column (the real ones first, the noise probes "
             "summarised),\nthe fraction P of fits that ranked it high and S/F where a rule "
@@ -234,7 +233,7 @@ def main(argv=None):
     try:
         for number, name in enumerate(names, start=1):
             say(f"[{number}/{len(names)}] {name}: {2 * args.n_resamples} fits on random halves"
-                + (", then the FDR test" if SELECTORS[name].predicts else ""))
+                + ", then the FDR test")
             selection = select(name, X, y, n_resamples=args.n_resamples, threshold=_THRESHOLD,
                                fdr=_FDR, max_epochs=args.max_epochs, n_jobs=args.n_jobs,
                                random_state=args.random_state, progress=not args.quiet)

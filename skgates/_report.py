@@ -148,7 +148,8 @@ def legend(context, selections, width=None):
     if any(s.fdr is not None for s in selections):
         lines.append(
             f"F  kept by the held-out swap test with Benjamini-Hochberg at false discovery "
-            f"rate {context.fdr:.2f} (selectors that predict)")
+            f"rate {context.fdr:.2f}: expected share of false selections among those kept "
+            f"<= {context.fdr:.2f}")
     if context.n_probes:
         lines.append("   summary rows: the highest P, and how many columns S and F kept "
                      "(S2 = two); every probe kept is a false selection")
@@ -178,7 +179,7 @@ def summary_rows(context, selections, probes):
             if s.fdr_note:
                 fdr += " (too few rows to select)"
         else:
-            fdr = "-" if context.fdr is None else "n/a (no predict)"
+            fdr = "-"
         out.append((s.name, stable, fdr, f"{s.seconds:.1f} s"))
     return out
 

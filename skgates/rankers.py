@@ -9,9 +9,10 @@ of them:
   estimator is refitted on ``2 * n_resamples`` random halves of the rows, each fit keeps
   its most important columns, and a column is kept when at least ``threshold`` of the
   fits kept it; the expected number of false selections is bounded;
-- **the false-discovery-rate test** (:class:`skgates.fdr.FDRSelector`, the selectors that
-  predict): one fit on half the rows, a held-out swap test per column and
-  Benjamini-Hochberg at level ``fdr``.
+- **the false-discovery-rate test** (:class:`skgates.fdr.FDRSelector`, every selector; the
+  selectors without ``predict`` are tested through their network's predictions): one fit
+  on half the rows, a held-out swap test per column and Benjamini-Hochberg at level
+  ``fdr``.
 """
 
 import time
@@ -49,8 +50,6 @@ class SelectorSpec:
         estimator (``max_epochs`` is ignored by a selector that is no network).
     epochs : int or None
         The main job's default number of training epochs (None: not a network).
-    predicts : bool
-        Whether the estimator predicts, so the FDR test applies to it.
     what : str
         What its importances are, for ``--help`` and the report.
     """
@@ -58,7 +57,6 @@ class SelectorSpec:
     name: str
     make: object = field(repr=False)
     epochs: int | None
-    predicts: bool
     what: str
 
 
@@ -92,15 +90,13 @@ def _random_forest(classification, max_epochs):
 #: Selector name -> :class:`SelectorSpec`, in the order of the table.
 SELECTORS = {
     spec.name: spec for spec in [
-        SelectorSpec("CancelOutSelector", _cancelout, 20, False,
-                     "CancelOut gate values"),
-        SelectorSpec("TailDropoutRanker", _taildropout, 20, False,
+        SelectorSpec("CancelOutSelector", _cancelout, 20, "CancelOut gate values"),
+        SelectorSpec("TailDropoutRanker", _taildropout, 20,
                      "Shapley values of the held-out loss"),
-        SelectorSpec("TabNet", _tabnet, 20, True,
-                     "TabNet's aggregated attention masks"),
-        SelectorSpec("DropConnect", _dropconnect, 10, True,
+        SelectorSpec("TabNet", _tabnet, 20, "TabNet's aggregated attention masks"),
+        SelectorSpec("DropConnect", _dropconnect, 10,
                      "input gradients of a DropConnect network"),
-        SelectorSpec("RandomForest", _random_forest, None, True,
+        SelectorSpec("RandomForest", _random_forest, None,
                      "scikit-learn's impurity importances, 100 trees"),
     ]
 }
@@ -117,7 +113,7 @@ class Selection:
         Fitted; ``probabilities_``, ``get_support()``, ``feature_importances_`` and
         ``feature_importances_std_``, ``expected_false_selections_bound_``.
     fdr : FDRSelector or None
-        Fitted, for the selectors that predict (None otherwise or when not asked for).
+        Fitted (None when the FDR test was not asked for).
     fdr_note : str or None
         Why the FDR test could select nothing (too few rows), when it could not.
     seconds : float
@@ -172,7 +168,7 @@ def select(name, X, y, *, n_resamples=10, threshold=0.75, max_false_selections=1
         verbose=int(progress),
     ).fit(X, y)
     selection = Selection(name, stability)
-    if fdr is not None and spec.predicts:
+    if fdr is not None:
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always", UserWarning)
             selection.fdr = FDRSelector(spec.make(classification, epochs), fdr=fdr,
