@@ -84,11 +84,12 @@ def _parser():
             "columns kept and, with probes,\nhow many of them are probes (false "
             "selections).\n\nSelectors:\n" + selectors),
         epilog=(
-            "Budget: on the built-in data (569 rows, 150 columns) the default run makes "
-            f"{2 * _DEFAULT_RESAMPLES} fits\nper selector plus one per FDR test and takes "
-            "about a minute on 2 cores (--n-jobs -1, the\ndefault; about twice that with "
-            "--n-jobs 1). Fewer --n-resamples or --max-epochs are\nfaster and less sure. "
-            "--report needs matplotlib (pip install skgates[plot]).\n\n"
+            "Budget: on the built-in data (569 rows, 150 columns) each selector makes "
+            f"{2 * _DEFAULT_RESAMPLES} fits on\nhalf the rows and one for the FDR test, about "
+            "45 s of CPU time in all: about a minute on\n2 cores with the default --n-jobs -1 "
+            "(its worker processes take a few seconds to start;\n--n-jobs 1 is as fast on a "
+            "busy machine), less on more cores. Fewer --n-resamples or\n--max-epochs are "
+            "faster and less sure. --report needs matplotlib (pip install skgates[plot]).\n\n"
             "Examples:\n"
             "  python -m skgates\n"
             "  python -m skgates data.csv --target label --probes 50 --report report.html\n"

@@ -261,7 +261,7 @@ def _figures(selections, probe_names):
     out = []
     for s in selections:
         panels = 3 if s.fdr is not None else 2
-        figure = Figure(figsize=(5.5 * panels, 6.5), layout="constrained")
+        figure = Figure(figsize=(6.0 * panels, 6.5), layout="constrained")
         axes = figure.subplots(1, panels)
         ImportanceDisplay.from_estimator(
             s.stability, probes=probe_names or None, max_display=20, ax=axes[0],
@@ -274,7 +274,7 @@ def _figures(selections, probe_names):
         if s.fdr is not None:
             ImportanceDisplay.from_estimator(
                 s.fdr, probes=probe_names or None, max_display=20, ax=axes[2],
-                name=f"{s.name}, held-out swap test")
+                name=f"{s.name} swap test")
             caption += ("; right, the held-out loss increase when a column's values are "
                         "swapped between pairs of rows, ± standard error (coloured: kept at "
                         "the FDR level)")
