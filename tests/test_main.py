@@ -208,6 +208,6 @@ def test_help_states_the_budget_and_every_option(capsys):
     for option in ("--report", "--n-jobs", "--n-resamples", "--max-epochs", "--probes",
                    "--selectors", "--target", "--random-state", "--quiet"):
         assert option in out
-    assert "about a minute on 2 cores" in out
+    assert "about a minute on 2 cores" in " ".join(out.split())
     for name in SELECTORS:
         assert name in out
