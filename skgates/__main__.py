@@ -102,7 +102,8 @@ def _parser():
     )
     parser.add_argument("csv", nargs="?",
                         help="CSV file to rank (default: built-in breast cancer + probes)")
-    parser.add_argument("--target", metavar="COLUMN", help="name of the target column of the CSV (required with one)")
+    parser.add_argument("--target", metavar="COLUMN",
+                        help="name of the target column of the CSV (required with one)")
     parser.add_argument("--probes", metavar="N", type=_non_negative, default=None,
                         help=f"noise columns to append as a yardstick (default: {_DEFAULT_PROBES} "
                              "for the built-in data, 0 for a CSV)")
@@ -192,7 +193,8 @@ def _load(parser, args):
                      "(or drop them) first")
     missing = [str(c) for c in frame.columns if frame[c].isna().any()]
     if missing:
-        parser.error(f"columns {missing} of {args.csv} have missing values; impute or drop them first")
+        parser.error(f"columns {missing} of {args.csv} have missing values; impute or drop "
+                     "them first")
     if frame.shape[1] == 0:
         parser.error(f"{args.csv} has no column besides the target {args.target!r}")
     n_probes = args.probes or 0

@@ -56,7 +56,7 @@ def _short(name):
     return SHORT_NAMES.get(name, name)
 
 
-def _fdr_support(selection, n_features):
+def _fdr_support(selection):
     if selection.fdr is None:
         return None
     return np.asarray(selection.fdr.get_support(), dtype=bool)
@@ -82,10 +82,9 @@ def decision_rows(columns, probes, selections, top=30):
     """
     columns = [str(c) for c in columns]
     probes = np.asarray(probes, dtype=bool)
-    n_features = len(columns)
     probabilities = np.vstack([s.stability.probabilities_ for s in selections])
     stable = np.vstack([s.stability.get_support() for s in selections]).astype(bool)
-    fdr = [_fdr_support(s, n_features) for s in selections]
+    fdr = [_fdr_support(s) for s in selections]
 
     def cells(index):
         out = []
