@@ -1,10 +1,14 @@
 """Seed torch from an estimator's ``random_state`` without touching the caller's RNGs."""
 
+import threading
 from contextlib import contextmanager
 
 import numpy as np
 import torch
 from sklearn.utils import check_random_state
+
+
+_SEEDED = threading.RLock()
 
 
 def draw_seed(random_state):
@@ -27,6 +31,8 @@ def torch_seeded(seed, device="cpu"):
     cuda_devices = []
     if device.type == "cuda":
         cuda_devices = [device.index if device.index is not None else torch.cuda.current_device()]
-    with torch.random.fork_rng(devices=cuda_devices):
+    # torch's global RNG is shared by the threads of a process: fits running in threads
+    # (joblib's threading backend, a threaded dask worker) take turns, or their draws mix.
+    with _SEEDED, torch.random.fork_rng(devices=cuda_devices):
         torch.manual_seed(seed)
         yield

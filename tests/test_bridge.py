@@ -289,3 +289,17 @@ def test_clone_refits_to_the_same_result(cls):
     second = clone(first).fit(X, y)
     for a, b in zip(outputs(first, X), outputs(second, X)):
         np.testing.assert_array_equal(a, b)
+
+
+def test_fits_in_threads_give_the_serial_results():
+    from joblib import Parallel, delayed
+
+    X, y = data(CancelOutSelector)
+
+    def fit(seed):
+        return make(CancelOutSelector, random_state=seed).fit(X, y).feature_importances_
+
+    serial = [fit(seed) for seed in range(4)]
+    threaded = Parallel(n_jobs=4, backend="threading")(delayed(fit)(seed) for seed in range(4))
+    for a, b in zip(serial, threaded):
+        np.testing.assert_array_equal(a, b)

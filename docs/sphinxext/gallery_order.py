@@ -7,6 +7,7 @@ ORDER = [
     "plot_stability_path.py",
     "plot_taildropout_scree.py",
     "plot_cancelout_streaming.py",
+    "plot_dask_stream.py",
     "plot_tabnet_attention.py",
     "plot_dropconnect_overfitting.py",
     "plot_dropconnect_masks.py",
