@@ -231,9 +231,9 @@ class FDRSelector(MetaEstimatorMixin, SelectorMixin, BaseEstimator):
     columns and of ``y`` together. For a null column, swapping its values
     between two test rows leaves the distribution of the pair unchanged, so
     given the fitted estimator each ``d`` is symmetric about 0 and the pairs
-    are independent: its p-value is valid, exactly for up to 50 non-zero
-    pairs and up to the normal approximation of the signed-rank statistic
-    beyond. The screen depends on the training rows only, so it does not
+    are independent: its p-value is valid, exactly for up to 50 pairs without
+    ties or zero changes and up to the normal approximation of the
+    signed-rank statistic otherwise. The screen depends on the training rows only, so it does not
     change this (independent filtering). Benjamini-Hochberg then keeps the
     expected proportion of null columns among the selected ones (the FDR) at
     most ``fdr`` times the fraction of nulls among the tested columns, when
@@ -394,7 +394,8 @@ class FDRSelector(MetaEstimatorMixin, SelectorMixin, BaseEstimator):
         y : array-like of shape (n_samples,) or (n_samples, n_outputs)
         **fit_params : dict
             Passed to the estimator's ``fit``; arrays of length ``n_samples``
-            (``sample_weight``) are cut to the training rows.
+            (``sample_weight``) are cut to the training rows. The held-out loss
+            is unweighted.
 
         Returns
         -------
@@ -433,8 +434,10 @@ class FDRSelector(MetaEstimatorMixin, SelectorMixin, BaseEstimator):
 
         rng = check_random_state(self.random_state)
         stratify = y if y.ndim == 1 and type_of_target(y) in ("binary", "multiclass") else None
-        if stratify is not None and np.min(np.unique(y, return_counts=True)[1]) < 2:
-            stratify = None
+        if stratify is not None:
+            counts = np.unique(y, return_counts=True)[1]
+            if counts.min() < 2 or min(n_test, n_samples - n_test) < len(counts):
+                stratify = None  # too few rows per class to split every class
         rows = np.arange(n_samples)
         train, test = train_test_split(rows, test_size=n_test, stratify=stratify,
                                        random_state=rng.randint(np.iinfo(np.int32).max))
