@@ -6,6 +6,7 @@ from ._persistence import (
 from .cancelout import CancelOutSelector
 from .contractive import ContractiveAutoencoder
 from .dropconnect import DropConnectClassifier, DropConnectRegressor
+from .fdr import FDRSelector
 from .stability import StabilitySelector
 from .tabnet import TabNetClassifier, TabNetPretrainer, TabNetRegressor
 from .taildropout import TailDropoutRanker
@@ -15,6 +16,7 @@ __all__ = [
     "ContractiveAutoencoder",
     "DropConnectClassifier",
     "DropConnectRegressor",
+    "FDRSelector",
     "PersistenceError",
     "StabilitySelector",
     "TabNetClassifier",

@@ -46,9 +46,11 @@ def public_estimator_classes():
 
 
 def make_instance(cls):
-    """A seeded instance; meta-estimators wrap a fast scikit-learn model."""
-    if "estimator" in inspect.signature(cls).parameters:
-        return cls(LogisticRegression(max_iter=200), random_state=0)
+    """A seeded instance; meta-estimators wrap a fast scikit-learn model (and few refits)."""
+    parameters = inspect.signature(cls).parameters
+    if "estimator" in parameters:
+        fast = {"n_resamples": 3} if "n_resamples" in parameters else {}
+        return cls(LogisticRegression(max_iter=200), random_state=0, **fast)
     return cls(random_state=0)
 
 

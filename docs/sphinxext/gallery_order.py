@@ -5,6 +5,7 @@ import pathlib
 ORDER = [
     "plot_importances_with_probes.py",
     "plot_stability_path.py",
+    "plot_decision_with_guarantee.py",
     "plot_taildropout_scree.py",
     "plot_cancelout_streaming.py",
     "plot_dask_stream.py",

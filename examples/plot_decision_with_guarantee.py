@@ -53,3 +53,17 @@ print("\ncolumn                       held-out importance     p-value")
 for j in order:
     print(f"{X.columns[j]:<28} {fdr.scores_[j]:.4f} +- {fdr.feature_importances_std_[j]:.4f}"
           f"   {fdr.pvalues_[j]:.1e}")
+
+# %%
+# The two decisions side by side: the stability path of every column (selected columns in
+# colour, the probability threshold dashed) and the held-out importances of the FDR test with
+# the noise probes' band (hatched bars are probes).
+import matplotlib.pyplot as plt
+
+from skgates.plotting import ImportanceDisplay, StabilityPathDisplay
+
+fig, (left, right) = plt.subplots(1, 2, figsize=(11, 5), layout="constrained")
+StabilityPathDisplay.from_estimator(stability, ax=left)
+probes = np.flatnonzero(~is_real)
+ImportanceDisplay.from_estimator(fdr, probes=probes, max_display=15, ax=right)
+plt.show()
