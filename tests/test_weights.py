@@ -128,9 +128,11 @@ def test_sample_weight_is_routed_by_grid_search_and_cross_validate():
     with sklearn.config_context(enable_metadata_routing=True):
         pipe = make_pipeline(
             make(CancelOutSelector, max_features=2).set_fit_request(sample_weight=True),
-            LogisticRegression().set_fit_request(sample_weight=False))
-        search = GridSearchCV(pipe, {"canceloutselector__lambda_1": [1e-3]}, cv=2).fit(
-            X, y, sample_weight=weights)
+            LogisticRegression().set_fit_request(sample_weight=False)
+            .set_score_request(sample_weight=False))
+        search = GridSearchCV(pipe, {"canceloutselector__lambda_1": [1e-3]}, cv=2,
+                              error_score="raise").fit(X, y, sample_weight=weights)
+        assert np.isfinite(search.best_score_)
         direct = make(CancelOutSelector, max_features=2, lambda_1=1e-3).fit(
             X, y, sample_weight=weights)
         np.testing.assert_array_equal(search.best_estimator_[0].feature_importances_,
