@@ -129,7 +129,7 @@ def test_sample_weight_is_routed_by_grid_search_and_cross_validate():
         pipe = make_pipeline(
             make(CancelOutSelector, max_features=2).set_fit_request(sample_weight=True),
             LogisticRegression().set_fit_request(sample_weight=False)
-            .set_score_request(sample_weight=False))
+            .set_score_request(sample_weight=True))
         search = GridSearchCV(pipe, {"canceloutselector__lambda_1": [1e-3]}, cv=2,
                               error_score="raise").fit(X, y, sample_weight=weights)
         assert np.isfinite(search.best_score_)
