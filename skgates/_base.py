@@ -61,8 +61,11 @@ from skorch.dataset import ValidSplit
 
 from ._devices import check_device
 from ._persistence import PicklableNetMixin
-from ._net import NonFiniteLoss, PenalizedNet, TensorBatchLoader, TrainingInterrupted
+from ._net import (
+    HeldOutRows, NonFiniteLoss, PenalizedNet, TensorBatchLoader, TrainingInterrupted,
+)
 from ._scaling import ColumnStandardizer
+from ._scoring import ValidationScore, resolve_scorer
 from ._seeding import draw_seed, torch_seeded
 from ._targets import check_enough_classes, encode_labels, resolve_task
 from .nn.contractive import ContractivePenalty, check_layer_patterns, resolve_layers
@@ -108,6 +111,7 @@ class BaseNetworkEstimator(PicklableNetMixin, BaseEstimator):
         "random_state": ["random_state"],
         "verbose": ["verbose"],
         "callbacks": [list, tuple, None],
+        "scoring": [str, callable, None],
     }
     #: Constraints of ``class_weight``, for the estimators that train classifiers.
     _class_weight_constraint = [StrOptions({"balanced"}), dict, None]
@@ -183,11 +187,17 @@ class BaseNetworkEstimator(PicklableNetMixin, BaseEstimator):
         """Called after ``fit`` and after each ``partial_fit`` with the chunk's data."""
 
     # ----------------------------------------------------------------- fitting
-    def _fit(self, X, y, sample_weight=None):
-        """The body of every ``fit``: validate, encode, train from scratch."""
+    def _fit(self, X, y, sample_weight=None, X_val=None, y_val=None, sample_weight_val=None):
+        """The body of every ``fit``: validate, encode, train from scratch.
+
+        ``X_val``/``y_val`` (and ``sample_weight_val``), when given, are the
+        held-out rows of early stopping and scoring instead of a split of ``X``.
+        """
         self._validate_params()
         self._reset()
         data = self._prepare(X, y, sample_weight, first_call=True, streaming=False)
+        if X_val is not None or y_val is not None or sample_weight_val is not None:
+            data = self._with_validation_data(data, X_val, y_val, sample_weight_val)
         seed = draw_seed(self.random_state)
         # Later partial_fit calls draw their seeds from here, so a stream is reproducible.
         self._stream_rng_ = np.random.RandomState(seed)
@@ -197,6 +207,10 @@ class BaseNetworkEstimator(PicklableNetMixin, BaseEstimator):
         except BaseException:
             self._reset()
             raise
+        if isinstance(self.net_.train_split, HeldOutRows):
+            # Its row indices belong to this fit's data; later partial_fit calls split their own.
+            self.net_.train_split = None if not self.early_stopping else ValidSplit(
+                self.validation_fraction, random_state=draw_seed(self.random_state))
         self._after_training(data, first_call=True)
         return self
 
@@ -228,8 +242,11 @@ class BaseNetworkEstimator(PicklableNetMixin, BaseEstimator):
         for name in [key for key in vars(self) if key.endswith("_") and not key.startswith("__")]:
             delattr(self, name)
 
-    def _prepare(self, X, y, sample_weight, first_call, streaming, classes=None):
-        """Validate and encode one call's data; on the first call also fit the encoders."""
+    def _prepare(self, X, y, sample_weight, first_call, streaming, classes=None, update=True):
+        """Validate and encode one call's data; on the first call also fit the encoders.
+
+        Later calls update the scalers with their rows, unless ``update`` is False.
+        """
         name = type(self).__name__
         if first_call:
             self.device_ = check_device(self.device, name)
@@ -245,9 +262,9 @@ class BaseNetworkEstimator(PicklableNetMixin, BaseEstimator):
             )
         weights = _check_sample_weight(sample_weight, X_checked, dtype=np.float64,
                                        ensure_non_negative=True)
-        y_t, codes = self._encode_targets(X_checked, y, first_call, classes, weights)
+        y_t, codes = self._encode_targets(X_checked, y, first_call, classes, weights, update)
         weights = self._with_class_weights(weights, codes, streaming)
-        X_t = self._to_tensor(X_checked, fit=first_call, update=not first_call,
+        X_t = self._to_tensor(X_checked, fit=first_call, update=update and not first_call,
                               sample_weight=weights)
         weights = torch.as_tensor(weights, dtype=torch.float32, device=self.device_)
         return TrainingData(X_t, X_t if self.task_ == "reconstruction" else y_t, weights, codes)
@@ -267,7 +284,34 @@ class BaseNetworkEstimator(PicklableNetMixin, BaseEstimator):
                     "or early_stopping=False."
                 )
 
-    def _encode_targets(self, X_checked, y, first_call, classes, sample_weight):
+    def _with_validation_data(self, data, X_val, y_val, sample_weight_val):
+        """``data`` followed by the user's validation rows, which become the held-out part."""
+        name = type(self).__name__
+        if X_val is None or (y_val is None and self._task != "reconstruction"):
+            raise ValueError(f"{name}: pass X_val and y_val together (validation data).")
+        try:
+            valid = self._prepare(X_val, y_val, sample_weight_val, first_call=False,
+                                  streaming=False, update=False)
+        except ValueError as error:
+            message = str(error)
+            prefix = f"{name}: "
+            raise ValueError(
+                f"{prefix}the validation data do not match the training data: "
+                f"{message[len(prefix):] if message.startswith(prefix) else message}"
+            ) from error
+        n, m = len(data.X), len(valid.X)
+        combined = TrainingData(
+            torch.cat([data.X, valid.X]),
+            None if data.y is None else torch.cat([data.y, valid.y]),
+            torch.cat([data.weights, valid.weights]),
+            None if data.codes is None else np.concatenate([data.codes, valid.codes]),
+        )
+        if self.task_ == "reconstruction":
+            combined.y = combined.X
+        combined.held_out = HeldOutRows(np.arange(n), np.arange(n, n + m))
+        return combined
+
+    def _encode_targets(self, X_checked, y, first_call, classes, sample_weight, update=True):
         """``(targets tensor, class codes or None)``; sets ``task_``, ``classes_``, ``n_outputs_``."""
         name = type(self).__name__
         if self._task == "reconstruction":
@@ -301,7 +345,7 @@ class BaseNetworkEstimator(PicklableNetMixin, BaseEstimator):
                 f"{name}: y has {y2d.shape[1]} outputs, but the network was fitted with "
                 f"{self.n_outputs_}."
             )
-        else:
+        elif update:
             self.target_scaler_.partial_fit(y2d, sample_weight)
         scaled = np.clip(self.target_scaler_.transform(y2d), -_FLOAT32_LIMIT, _FLOAT32_LIMIT)
         return torch.as_tensor(scaled, dtype=torch.float32, device=self.device_), None
@@ -376,16 +420,24 @@ class BaseNetworkEstimator(PicklableNetMixin, BaseEstimator):
         callbacks = []
         if self.verbose > 0:
             callbacks.append(("progress_bar", ProgressBar()))
-        if train_split is None and self.early_stopping and not streaming:
+        if train_split is None and not streaming and getattr(data, "held_out", None) is not None:
+            train_split = data.held_out
+        elif train_split is None and self.early_stopping and not streaming:
             train_split = ValidSplit(
                 self.validation_fraction,
                 stratified=_can_stratify(data.codes, self.validation_fraction),
                 random_state=draw_seed(self.random_state),
             )
+        scoring = getattr(self, "scoring", None)
+        if train_split is not None and scoring is not None:
+            scorer = resolve_scorer(scoring, type(self).__name__)
+            callbacks.append(("validation_score", ValidationScore(scorer, self)))
         if train_split is not None and self.early_stopping:
+            monitor = "valid_loss" if scoring is None else "valid_score"
             callbacks.append((
                 "early_stopping",
-                EarlyStopping(monitor="valid_loss", patience=self.n_iter_no_change, load_best=True),
+                EarlyStopping(monitor=monitor, lower_is_better=scoring is None,
+                              patience=self.n_iter_no_change, load_best=True),
             ))
         callbacks.extend(self._default_callbacks())
         callbacks.extend(self._user_callbacks())
@@ -417,6 +469,9 @@ class BaseNetworkEstimator(PicklableNetMixin, BaseEstimator):
     def _train_net(self, net, data, epochs):
         """Train ``net`` for ``epochs`` passes over ``data``; nothing fails silently."""
         name = type(self).__name__
+        for _, callback in net.callbacks_:
+            if isinstance(callback, ValidationScore):
+                callback.estimator = self  # (a pickle does not keep this link)
         try:
             net.partial_fit({"X": data.X, "sample_weight": data.weights}, data.y, epochs=epochs)
         except TrainingInterrupted as interrupt:
@@ -587,6 +642,7 @@ class TrainingData:
 
     def __init__(self, X, y, weights, codes):
         self.X, self.y, self.weights, self.codes = X, y, weights, codes
+        self.held_out = None  # a HeldOutRows split when the user gave validation data
 
     def rows(self, index):
         """The data of the rows ``index`` (an array of positions)."""
@@ -652,8 +708,8 @@ def _prediction_part(output):
 
 
 def history_frame(history):
-    """One row per epoch: ``epoch``, ``train_loss`` and, if any, ``valid_loss``."""
-    columns = ["epoch", "train_loss", "valid_loss"]
+    """One row per epoch: ``epoch``, ``train_loss`` and, if any, ``valid_loss``, ``valid_score``."""
+    columns = ["epoch", "train_loss", "valid_loss", "valid_score"]
     rows = [{key: row[key] for key in columns if key in row} for row in history]
     return pd.DataFrame(rows, columns=[c for c in columns if any(c in r for r in rows)])
 

@@ -101,6 +101,12 @@ class CancelOutSelector(SelectorMixin, BaseNetworkEstimator, BaseEstimator):
         ``> 0`` shows a progress bar and a per-epoch log.
     callbacks : list of skorch callbacks or None, default=None
         Extra callbacks for the skorch net (e.g. ``LRScheduler``).
+    scoring : str, callable or None, default=None
+        What early stopping watches on the held-out rows (recorded as
+        ``valid_score`` in ``history_``): a scikit-learn scorer name such as
+        ``"roc_auc"`` or ``"neg_mean_absolute_error"``, or a callable
+        ``scorer(estimator, X, y)``; higher is better. None watches the
+        held-out loss (``valid_loss``).
 
     Attributes
     ----------
@@ -182,8 +188,10 @@ class CancelOutSelector(SelectorMixin, BaseNetworkEstimator, BaseEstimator):
         random_state=None,
         verbose=0,
         callbacks=None,
+        scoring=None,
     ):
         super().__init__(**training_params(locals()))
+        self.scoring = scoring
         self.task = task
         self.threshold = threshold
         self.max_features = max_features
@@ -196,7 +204,7 @@ class CancelOutSelector(SelectorMixin, BaseNetworkEstimator, BaseEstimator):
         self.hidden_layer_sizes = hidden_layer_sizes
         self.activation = activation
 
-    def fit(self, X, y, sample_weight=None):
+    def fit(self, X, y, sample_weight=None, *, X_val=None, y_val=None, sample_weight_val=None):
         """Train the gated network on ``(X, y)``.
 
         Parameters
@@ -208,12 +216,21 @@ class CancelOutSelector(SelectorMixin, BaseNetworkEstimator, BaseEstimator):
         sample_weight : array-like of shape (n_samples,), default=None
             Weight of each row in the training (and validation) loss; a
             weight of 0 removes the row, an integer weight repeats it.
+        X_val : array-like of shape (n_val, n_features), default=None
+            Validation rows for early stopping and ``scoring``, instead of
+            holding out ``validation_fraction`` of ``X`` (same columns as ``X``;
+            they are not trained on and do not change the scaling).
+        y_val : array-like of shape (n_val,) or (n_val, n_outputs), default=None
+            Targets of ``X_val``.
+        sample_weight_val : array-like of shape (n_val,), default=None
+            Weights of the validation rows in the validation loss and score.
 
         Returns
         -------
         self : CancelOutSelector
         """
-        return self._fit(X, y, sample_weight=sample_weight)
+        return self._fit(X, y, sample_weight=sample_weight, X_val=X_val, y_val=y_val,
+                         sample_weight_val=sample_weight_val)
 
     def partial_fit(self, X, y, classes=None, sample_weight=None):
         """Train one more pass over a chunk of a stream.

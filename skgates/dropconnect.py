@@ -59,6 +59,7 @@ class _BaseDropConnect(BaseNetworkEstimator):
         self.p = values["p"]
         self.inference = values["inference"]
         self.n_samples = values["n_samples"]
+        self.scoring = values["scoring"]
 
     # ------------------------------------------------------------- the bridge
     def _build_module(self, n_features, n_outputs):
@@ -93,7 +94,7 @@ class _BaseDropConnect(BaseNetworkEstimator):
         total = self._importance_sum_ / self._importance_rows_
         self.feature_importances_ = total / total.sum() if total.sum() > 0 else total
 
-    def fit(self, X, y, sample_weight=None):
+    def fit(self, X, y, sample_weight=None, *, X_val=None, y_val=None, sample_weight_val=None):
         """Train the network on ``(X, y)``.
 
         Parameters
@@ -104,12 +105,21 @@ class _BaseDropConnect(BaseNetworkEstimator):
             Class labels (classifier) or targets (regressor).
         sample_weight : array-like of shape (n_samples,), default=None
             Weight of each row in the training (and validation) loss.
+        X_val : array-like of shape (n_val, n_features), default=None
+            Validation rows for early stopping and ``scoring``, instead of
+            holding out ``validation_fraction`` of ``X`` (same columns as ``X``;
+            they are not trained on and do not change the scaling).
+        y_val : array-like of shape (n_val,) or (n_val, n_outputs), default=None
+            Targets of ``X_val``.
+        sample_weight_val : array-like of shape (n_val,), default=None
+            Weights of the validation rows in the validation loss and score.
 
         Returns
         -------
         self : object
         """
-        return self._fit(X, y, sample_weight=sample_weight)
+        return self._fit(X, y, sample_weight=sample_weight, X_val=X_val, y_val=y_val,
+                         sample_weight_val=sample_weight_val)
 
 
 _DOC_PARAMETERS = """
@@ -163,6 +173,12 @@ _DOC_PARAMETERS = """
         ``> 0`` shows a progress bar and a per-epoch log.
     callbacks : list of skorch callbacks or None, default=None
         Extra callbacks for the skorch net.
+    scoring : str, callable or None, default=None
+        What early stopping watches on the held-out rows (recorded as
+        ``valid_score`` in ``history_``): a scikit-learn scorer name such as
+        ``"roc_auc"`` or ``"neg_mean_absolute_error"``, or a callable
+        ``scorer(estimator, X, y)``; higher is better. None watches the
+        held-out loss (``valid_loss``).
 """
 
 _DOC_CLASS_WEIGHT = """
@@ -239,7 +255,7 @@ class DropConnectClassifier(ClassifierMixin, _BaseDropConnect):
                  n_samples=100, class_weight=None, contractive=0.0, contractive_layers=None,
                  max_epochs=100, batch_size=128, lr=0.003, weight_decay=0.0,
                  early_stopping=False, validation_fraction=0.1, n_iter_no_change=10,
-                 device="cpu", random_state=None, verbose=0, callbacks=None):
+                 device="cpu", random_state=None, verbose=0, callbacks=None, scoring=None):
         self._init(locals())
         self.class_weight = class_weight
 
@@ -309,7 +325,7 @@ class DropConnectRegressor(RegressorMixin, _BaseDropConnect):
                  n_samples=100, contractive=0.0, contractive_layers=None, max_epochs=100,
                  batch_size=128, lr=0.003, weight_decay=0.0, early_stopping=False,
                  validation_fraction=0.1, n_iter_no_change=10, device="cpu", random_state=None,
-                 verbose=0, callbacks=None):
+                 verbose=0, callbacks=None, scoring=None):
         self._init(locals())
 
     def partial_fit(self, X, y, sample_weight=None):

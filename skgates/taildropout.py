@@ -137,6 +137,12 @@ class TailDropoutRanker(SelectorMixin, BaseNetworkEstimator, BaseEstimator):
         ``> 0`` shows a progress bar and a per-epoch log.
     callbacks : list of skorch callbacks or None, default=None
         Extra callbacks for the skorch net.
+    scoring : str, callable or None, default=None
+        What early stopping watches on the held-out rows of every scout (recorded as
+        ``valid_score`` in ``history_``): a scikit-learn scorer name such as
+        ``"roc_auc"`` or ``"neg_mean_absolute_error"``, or a callable
+        ``scorer(estimator, X, y)``; higher is better. None watches the
+        held-out loss (``valid_loss``).
 
     Attributes
     ----------
@@ -233,8 +239,10 @@ class TailDropoutRanker(SelectorMixin, BaseNetworkEstimator, BaseEstimator):
         random_state=None,
         verbose=0,
         callbacks=None,
+        scoring=None,
     ):
         super().__init__(**training_params(locals()))
+        self.scoring = scoring
         self.task = task
         self.n_features_to_select = n_features_to_select
         self.class_weight = class_weight
