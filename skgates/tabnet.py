@@ -6,7 +6,13 @@ from numbers import Integral, Real
 
 import numpy as np
 import torch
-from sklearn.base import BaseEstimator, ClassifierMixin, RegressorMixin
+from sklearn.base import (
+    BaseEstimator,
+    ClassifierMixin,
+    ClassNamePrefixFeaturesOutMixin,
+    RegressorMixin,
+    TransformerMixin,
+)
 from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted, validate_data
 from skorch.callbacks import GradientNormClipping
@@ -209,12 +215,12 @@ class _TabNetEstimator(BaseNetworkEstimator):
         n = len(importances)
         self.feature_importances_ = importances / total if total > 0 else np.full(n, 1.0 / n)
 
-    def _fit_tabnet(self, X, y, from_pretrained, sample_weight=None):
+    def _fit_tabnet(self, X, y, from_pretrained, sample_weight=None, **validation):
         if from_pretrained is not None:
             _check_pretrained(self, from_pretrained)
         self._pretrained = from_pretrained
         try:
-            return self._fit(X, y, sample_weight=sample_weight)
+            return self._fit(X, y, sample_weight=sample_weight, **validation)
         finally:
             del self._pretrained
 
@@ -241,7 +247,8 @@ class _SupervisedTabNet(_TabNetEstimator):
                         **self._architecture(n_features))
         return self._load_pretrained(module)
 
-    def fit(self, X, y, from_pretrained=None, sample_weight=None):
+    def fit(self, X, y, from_pretrained=None, sample_weight=None, *, X_val=None, y_val=None,
+            sample_weight_val=None):
         """Train TabNet on ``(X, y)``.
 
         Parameters
@@ -255,12 +262,21 @@ class _SupervisedTabNet(_TabNetEstimator):
             encoder start the training, and its categorical encoding is reused.
         sample_weight : array-like of shape (n_samples,), default=None
             Weight of each row in the training (and validation) loss.
+        X_val : array-like of shape (n_val, n_features), default=None
+            Validation rows for early stopping and ``scoring``, instead of
+            holding out ``validation_fraction`` of ``X`` (same columns as ``X``;
+            they are not trained on and do not change the scaling).
+        y_val : array-like of shape (n_val,) or (n_val, n_outputs), default=None
+            Targets of ``X_val``.
+        sample_weight_val : array-like of shape (n_val,), default=None
+            Weights of the validation rows in the validation loss and score.
 
         Returns
         -------
         self
         """
-        return self._fit_tabnet(X, y, from_pretrained, sample_weight=sample_weight)
+        return self._fit_tabnet(X, y, from_pretrained, sample_weight=sample_weight,
+                                X_val=X_val, y_val=y_val, sample_weight_val=sample_weight_val)
 
 
 class TabNetClassifier(ClassifierMixin, _SupervisedTabNet, BaseEstimator):
@@ -284,7 +300,13 @@ class TabNetClassifier(ClassifierMixin, _SupervisedTabNet, BaseEstimator):
         :class:`~sklearn.linear_model.LogisticRegression`: a dict
         ``{{label: weight}}``, or ``"balanced"`` (``fit`` only; pass a dict to
         ``partial_fit``). Multiplies ``sample_weight``.
-{_TRAINING_DOC}
+{_TRAINING_DOC}    scoring : str, callable or None, default=None
+        What early stopping watches on the held-out rows (recorded as
+        ``valid_score`` in ``history_``): a scikit-learn scorer name such as
+        ``"roc_auc"`` or ``"neg_mean_absolute_error"``, or a callable
+        ``scorer(estimator, X, y)``; higher is better. None watches the
+        held-out loss (``valid_loss``).
+
     Attributes
     ----------
     classes_ : ndarray of shape (n_classes,)
@@ -337,9 +359,10 @@ class TabNetClassifier(ClassifierMixin, _SupervisedTabNet, BaseEstimator):
                  contractive=0.0, contractive_layers=None, max_epochs=100, batch_size=1024,
                  lr=0.02, weight_decay=0.0, early_stopping=False, validation_fraction=0.1,
                  n_iter_no_change=10, device="cpu", random_state=None, verbose=0,
-                 callbacks=None):
+                 callbacks=None, scoring=None):
         self._init(locals())
         self.lambda_sparse = lambda_sparse
+        self.scoring = scoring
         self.class_weight = class_weight
 
     def partial_fit(self, X, y, classes=None, sample_weight=None):
@@ -382,7 +405,13 @@ class TabNetRegressor(RegressorMixin, _SupervisedTabNet, BaseEstimator):
     ----------{_ARCHITECTURE_DOC}
     lambda_sparse : float, default=1e-3
         Weight of the mask entropy (sparsity) regulariser.
-{_TRAINING_DOC}
+{_TRAINING_DOC}    scoring : str, callable or None, default=None
+        What early stopping watches on the held-out rows (recorded as
+        ``valid_score`` in ``history_``): a scikit-learn scorer name such as
+        ``"roc_auc"`` or ``"neg_mean_absolute_error"``, or a callable
+        ``scorer(estimator, X, y)``; higher is better. None watches the
+        held-out loss (``valid_loss``).
+
     Attributes
     ----------
     feature_importances_ : ndarray of shape (n_features_in_,)
@@ -415,9 +444,10 @@ class TabNetRegressor(RegressorMixin, _SupervisedTabNet, BaseEstimator):
                  contractive_layers=None, max_epochs=100, batch_size=1024, lr=0.02,
                  weight_decay=0.0, early_stopping=False, validation_fraction=0.1,
                  n_iter_no_change=10, device="cpu", random_state=None, verbose=0,
-                 callbacks=None):
+                 callbacks=None, scoring=None):
         self._init(locals())
         self.lambda_sparse = lambda_sparse
+        self.scoring = scoring
 
     def partial_fit(self, X, y, sample_weight=None):
         """Train one more pass over a chunk of a stream (builds the network on the first call).
@@ -451,7 +481,8 @@ class TabNetRegressor(RegressorMixin, _SupervisedTabNet, BaseEstimator):
         return tags
 
 
-class TabNetPretrainer(_TabNetEstimator, BaseEstimator):
+class TabNetPretrainer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, _TabNetEstimator,
+                       BaseEstimator):
     __doc__ = f"""Self-supervised TabNet pretraining: reconstruct randomly hidden columns.
 
     Each training row hides every column (or group) with probability
@@ -461,6 +492,12 @@ class TabNetPretrainer(_TabNetEstimator, BaseEstimator):
     a classifier's or regressor's training:
     ``TabNetClassifier(...).fit(X, y, from_pretrained=pretrainer)`` (same
     architecture parameters).
+
+    It is also a transformer: :meth:`transform` gives the encoder's
+    representation of each row, the sum over the decision steps of
+    ``ReLU(d[i])`` (the ``n_d``-wide vector that a TabNet head reads), so
+    ``make_pipeline(TabNetPretrainer(...), LogisticRegression())`` learns a
+    model on the pretrained features.
 
     Parameters
     ----------
@@ -493,6 +530,10 @@ class TabNetPretrainer(_TabNetEstimator, BaseEstimator):
     >>> clf = TabNetClassifier(max_epochs=5, batch_size=128, random_state=0)
     >>> clf.fit(X[:100], y[:100], from_pretrained=pre).predict(X[:3]).shape
     (3,)
+    >>> pre.transform(X[:3]).shape  # the encoder's representation, n_d columns
+    (3, 8)
+    >>> pre.get_feature_names_out()[:2]
+    array(['tabnetpretrainer0', 'tabnetpretrainer1'], dtype=object)
     """
 
     _task = "reconstruction"
@@ -546,6 +587,45 @@ class TabNetPretrainer(_TabNetEstimator, BaseEstimator):
         ndarray of shape (n_samples, n_embedded_columns)
         """
         return self._forward(X)
+
+    def transform(self, X):
+        """The encoder's representation of each row: ``sum_i ReLU(d[i])`` over the steps.
+
+        ``d[i]`` are the decision features of step ``i`` (the first ``n_d``
+        outputs of its feature transformer); their sum after ReLU is the
+        vector the head of :class:`TabNetClassifier`/:class:`TabNetRegressor`
+        reads. Rows go through the fitted standardisation, categorical
+        encoding and embeddings; nothing is hidden (no pretraining mask) and
+        the ghost batch norms use their running statistics. Computed in
+        float64, batch by batch, so a row's representation does not depend on
+        the rows transformed with it.
+
+        Parameters
+        ----------
+        X : array-like or DataFrame of shape (n_samples, n_features_in_)
+
+        Returns
+        -------
+        X_new : ndarray of shape (n_samples, n_d)
+            Non-negative float64 features; named ``tabnetpretrainer0``, ...
+            by :meth:`get_feature_names_out`.
+        """
+        return self._batched(X, _representation, float64=True)
+
+    @property
+    def _n_features_out(self):
+        # NotFittedError is an AttributeError: unfitted, ``get_feature_names_out`` says so.
+        return self._inference_module().encoder.n_d
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.transformer_tags.preserves_dtype = ["float64"]
+        return tags
+
+
+def _representation(module, batch):
+    """``sum_i ReLU(d[i])`` of a batch through the embeddings and the encoder, no mask."""
+    return torch.stack(module.encoder(module.embedding(batch))).sum(dim=0)
 
 
 _ARCHITECTURE_PARAMETERS = (

@@ -204,3 +204,81 @@ def test_reaches_the_paper_auc_on_syn3_with_a_small_budget():
     assert auc >= 0.897 - 0.01, auc
     # the four relevant columns (x7..x10) get the largest importances
     assert set(np.argsort(clf.feature_importances_)[-4:]) == {6, 7, 8, 9}
+
+
+# ------------------------------------------------------ TabNetPretrainer.transform
+def _fitted_pretrainer(n=200, seed=0, **params):
+    X = np.random.RandomState(seed).randn(n, 5)
+    options = {**TINY, "max_epochs": 2, **params}
+    return TabNetPretrainer(**options).fit(X), X
+
+
+def test_pretrainer_transform_shape_and_feature_names():
+    pre, X = _fitted_pretrainer()
+    Z = pre.transform(X)
+    assert Z.shape == (len(X), 4) and Z.dtype == np.float64
+    assert (Z >= 0).all()
+    assert list(pre.get_feature_names_out()) == [f"tabnetpretrainer{i}" for i in range(4)]
+    np.testing.assert_array_equal(pre.fit_transform(X), TabNetPretrainer(
+        **{**TINY, "max_epochs": 2}).fit(X).transform(X))
+
+
+def test_pretrainer_transform_equals_a_hand_computation_through_the_encoder():
+    import copy
+
+    import torch
+
+    pre, X = _fitted_pretrainer()
+    rows = X[:5]
+    module = copy.deepcopy(pre.net_.module_).double().eval()
+    encoder = module.encoder
+    # the bridge standardises in float64 and hands float32 rows to the (float64 copy of the) network
+    x = torch.as_tensor(pre.input_scaler_.transform(rows).astype(np.float32)).double()
+    with torch.no_grad():
+        x = encoder.initial_bn(x)
+        prior = torch.ones(len(x), encoder.n_groups, dtype=x.dtype)
+        a = encoder.initial_splitter(x)[:, encoder.n_d:]
+        total = torch.zeros(len(x), encoder.n_d, dtype=x.dtype)
+        for attentive, transformer in zip(encoder.attentive_transformers,
+                                          encoder.feature_transformers):
+            mask = attentive(prior, a)  # no pretraining mask: the prior starts at 1
+            prior = prior * (encoder.gamma - mask)
+            out = transformer(mask * x)
+            total = total + torch.relu(out[:, :encoder.n_d])
+            a = out[:, encoder.n_d:]
+    np.testing.assert_allclose(pre.transform(rows), total.numpy(), rtol=1e-10, atol=1e-12)
+
+
+def test_pretrainer_transform_does_not_depend_on_the_batch():
+    pre, X = _fitted_pretrainer()
+    whole = pre.transform(X)
+    # float64 rounding only (a float32 network differs by ~1e-7 between batch sizes)
+    np.testing.assert_allclose(pre.transform(X[7:9]), whole[7:9], rtol=1e-12, atol=1e-14)
+    np.testing.assert_allclose(pre.transform(X[::-1])[::-1], whole, rtol=1e-12, atol=1e-14)
+
+
+def test_pretrainer_in_a_pipeline_and_grid_search():
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.pipeline import make_pipeline
+
+    X, y, _ = make_syn("syn2", n_samples=240, n_noise=2, random_state=0)
+    pipe = make_pipeline(TabNetPretrainer(**{**TINY, "max_epochs": 2}),
+                         LogisticRegression(max_iter=200))
+    search = GridSearchCV(pipe, {"tabnetpretrainer__n_d": [2, 4]}, cv=2).fit(X, y)
+    assert search.predict_proba(X[:3]).shape == (3, 2)
+    width = search.best_params_["tabnetpretrainer__n_d"]
+    names = search.best_estimator_[:-1].get_feature_names_out()
+    assert list(names) == [f"tabnetpretrainer{i}" for i in range(width)]
+    frame = pd.DataFrame(X, columns=[f"x{j}" for j in range(X.shape[1])])
+    out = TabNetPretrainer(**{**TINY, "max_epochs": 2}).set_output(
+        transform="pandas").fit(frame).transform(frame)
+    assert list(out.columns) == [f"tabnetpretrainer{i}" for i in range(4)]
+
+
+def test_unfitted_pretrainer_transform_raises_not_fitted():
+    from sklearn.exceptions import NotFittedError
+
+    with pytest.raises(NotFittedError):
+        TabNetPretrainer().transform(np.zeros((3, 2)))
+    with pytest.raises(NotFittedError):
+        TabNetPretrainer().get_feature_names_out()
