@@ -161,6 +161,9 @@ class TailDropoutRanker(SelectorMixin, BaseNetworkEstimator, BaseEstimator):
         The same values, unclipped (noise columns are about 0, may be < 0).
     shapley_std_errors_ : ndarray of shape (n_features_in_,)
         Standard errors of ``shapley_values_`` (over rows and orders).
+    feature_importances_std_ : ndarray of shape (n_features_in_,)
+        The same standard errors, under the name every skgates selector with
+        an uncertainty uses (``StabilitySelector``, ``FDRSelector``).
     scree_ : ndarray of shape (n_features_in_ + 1,)
         ``scree_[k]``: held-out loss of the committed network with only the
         first ``k`` ranked columns (its ``dropout.set_k(k)``), on the last
@@ -438,6 +441,11 @@ class TailDropoutRanker(SelectorMixin, BaseNetworkEstimator, BaseEstimator):
     def feature_importances_(self):
         check_is_fitted(self, "shapley_values_")
         return np.clip(self.shapley_values_, 0.0, None)
+
+    @property
+    def feature_importances_std_(self):
+        check_is_fitted(self, "shapley_std_errors_")
+        return self.shapley_std_errors_
 
     @property
     def scree_curve_(self):

@@ -159,3 +159,9 @@ def test_contractive_parameters_are_stored():
     module = TailDropoutRanker()._build_module(4, 2)
     names = [name for name, _ in module.named_modules()]
     assert "body.hidden.0" in names and "body.hidden.1" in names
+
+
+def test_importances_come_with_their_standard_errors(syn3):
+    _, _, _, ranker = syn3
+    np.testing.assert_array_equal(ranker.feature_importances_std_, ranker.shapley_std_errors_)
+    assert np.all(ranker.feature_importances_std_ >= 0)
