@@ -47,7 +47,7 @@ myst_enable_extensions = ["colon_fence", "deflist"]
 myst_heading_anchors = 3  # [text](page.md#a-heading) links resolve
 
 # Pages other people are writing: in the user guide's table of contents once they exist.
-OPTIONAL_GUIDE_PAGES = ["stability", "persistence", "scaling"]
+OPTIONAL_GUIDE_PAGES = ["stability", "persistence", "scaling", "export"]
 OPTIONAL_MARKER = "% optional guide pages are added here by conf.py\n"
 
 

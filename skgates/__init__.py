@@ -1,5 +1,6 @@
 """skgates: scikit-learn feature selectors that train PyTorch networks through skorch."""
 
+from ._export import export
 from ._persistence import (
     PersistenceError, UntrustedClassError, VersionMismatchError, load, save,
 )
@@ -25,6 +26,7 @@ __all__ = [
     "TailDropoutRanker",
     "UntrustedClassError",
     "VersionMismatchError",
+    "export",
     "load",
     "save",
 ]

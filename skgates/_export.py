@@ -93,7 +93,7 @@ def export(estimator, path, *, format="torch"):
     --------
     >>> import numpy as np, torch
     >>> from skgates import DropConnectClassifier
-    >>> from skgates._export import export
+    >>> from skgates import export
     >>> X = np.random.RandomState(0).randn(100, 3); y = (X[:, 0] > 0).astype(int)
     >>> clf = DropConnectClassifier(max_epochs=2, random_state=0).fit(X, y)
     >>> import tempfile, os
