@@ -28,35 +28,23 @@ _THRESHOLD = 0.75
 _FDR = 0.1
 
 
-def _n_jobs(text):
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"must be an integer, got {text!r}") from None
-    if value < 1 and value != -1:
-        raise argparse.ArgumentTypeError(
-            f"must be >= 1 (that many processes) or -1 (all cores), got {value}")
-    return value
+def _integer(minimum, also=None):
+    """An argparse type: an int >= ``minimum`` (or exactly ``also``, with its meaning)."""
+    def parse(text):
+        try:
+            value = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"must be an integer, got {text!r}") from None
+        if value < minimum and (also is None or value != also[0]):
+            extra = f" (that many processes) or {also[0]} ({also[1]})" if also else ""
+            raise argparse.ArgumentTypeError(f"must be >= {minimum}{extra}, got {value}")
+        return value
+    return parse
 
 
-def _positive(text):
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"must be an integer, got {text!r}") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"must be >= 1, got {value}")
-    return value
-
-
-def _non_negative(text):
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"must be an integer, got {text!r}") from None
-    if value < 0:
-        raise argparse.ArgumentTypeError(f"must be >= 0, got {value}")
-    return value
+_n_jobs = _integer(1, also=(-1, "all cores"))
+_positive = _integer(1)
+_non_negative = _integer(0)
 
 
 def _parser():

@@ -44,6 +44,7 @@ Hooks a subclass may override:
 import copy
 import fnmatch
 import re
+import warnings
 from numbers import Integral, Real
 
 import numpy as np
@@ -198,6 +199,7 @@ class BaseNetworkEstimator(PicklableNetMixin, BaseEstimator):
         data = self._prepare(X, y, sample_weight, first_call=True, streaming=False)
         if X_val is not None or y_val is not None or sample_weight_val is not None:
             data = self._with_validation_data(data, X_val, y_val, sample_weight_val)
+        self._warn_unused_scoring(has_held_out=self.early_stopping or data.held_out is not None)
         seed = draw_seed(self.random_state)
         # Later partial_fit calls draw their seeds from here, so a stream is reproducible.
         self._stream_rng_ = np.random.RandomState(seed)
@@ -221,6 +223,7 @@ class BaseNetworkEstimator(PicklableNetMixin, BaseEstimator):
         data = self._prepare(X, y, sample_weight, first_call=first_call, streaming=True,
                              classes=classes)
         if first_call:
+            self._warn_unused_scoring(has_held_out=False)
             seed = draw_seed(self.random_state)
             self._stream_rng_ = np.random.RandomState(seed)
         else:
@@ -236,6 +239,14 @@ class BaseNetworkEstimator(PicklableNetMixin, BaseEstimator):
             raise
         self._after_training(data, first_call=first_call)
         return self
+
+    def _warn_unused_scoring(self, has_held_out):
+        if getattr(self, "scoring", None) is not None and not has_held_out:
+            warnings.warn(
+                f"{type(self).__name__}: scoring={self.scoring!r} has no effect without held-out "
+                "rows; pass early_stopping=True or validation data (X_val, y_val) to fit "
+                "(partial_fit holds out no rows).", UserWarning, stacklevel=3,
+            )
 
     def _reset(self):
         """Forget a previous fit (fitted attributes end in ``_``)."""

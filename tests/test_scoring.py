@@ -1,9 +1,11 @@
 """Early stopping on a metric (``scoring``) and on validation data the user supplies."""
 
 import pickle
+import warnings
 
 import numpy as np
 import pytest
+from sklearn.base import clone
 from sklearn.metrics import mean_absolute_error, roc_auc_score
 
 import skgates
@@ -80,10 +82,11 @@ def test_a_fit_with_validation_data_pickles_without_rows_and_streams_on():
     clf = DropConnectClassifier(scoring="accuracy", early_stopping=True, max_epochs=3,
                                 random_state=0).fit(X, y, X_val=X_val, y_val=y_val)
     assert len(pickle.dumps(clf)) < len(pickle.dumps(X_val.astype(np.float32)))
-    clf.partial_fit(X[:100], y[:100])
     restored = pickle.loads(pickle.dumps(clf))
-    restored.partial_fit(X[:100], y[:100])
-    np.testing.assert_array_equal(restored.predict(X), restored.predict(X))
+    clf.partial_fit(X[:100], y[:100])
+    restored.partial_fit(X[:100], y[:100])  # its scoring callback is linked again
+    assert "valid_score" in restored.history_ and len(restored.history_) == 4
+    np.testing.assert_array_equal(restored.predict_proba(X), clf.predict_proba(X))
 
 
 def test_a_fit_with_scoring_saves_and_loads(tmp_path):
@@ -122,3 +125,22 @@ def test_bad_validation_data_are_refused_at_fit():
         clf.fit(X, y, X_val=X_val, y_val=y_val + 5)
     with pytest.raises(ValueError, match="validation data do not match.*samples"):
         clf.fit(X, y, X_val=X_val, y_val=y_val[:10])
+
+
+@pytest.mark.parametrize("early_stopping", [False, True])
+def test_scoring_without_held_out_rows_is_announced(early_stopping):
+    X, y = data()
+    clf = DropConnectClassifier(scoring="accuracy", early_stopping=early_stopping, max_epochs=2,
+                                random_state=0)
+    if early_stopping:
+        with warnings.catch_warnings():
+            warnings.simplefilter("error")
+            clf.fit(X, y)
+        with pytest.warns(UserWarning, match="partial_fit holds out no rows"):
+            clone(clf).partial_fit(X, y)
+    else:
+        with pytest.warns(UserWarning, match="scoring='accuracy' has no effect"):
+            clf.fit(X, y)
+        with warnings.catch_warnings():
+            warnings.simplefilter("error")
+            clone(clf).fit(X, y, X_val=X[:50], y_val=y[:50])
