@@ -7,7 +7,7 @@ columns can be scored (for example by precision at ``len(relevant)``).
 
 import numpy as np
 import pandas as pd
-from sklearn.datasets import load_breast_cancer, make_classification
+from sklearn.datasets import load_breast_cancer, load_wine, make_classification, make_friedman1
 from sklearn.preprocessing import StandardScaler
 from sklearn.utils import check_random_state
 
@@ -153,6 +153,89 @@ def load_cancer_with_probes(n_probes=120, random_state=None):
     X = pd.DataFrame(StandardScaler().fit_transform(X), columns=X.columns)
     X_probed, relevant = add_probes(X, n_probes, random_state=random_state)
     return X_probed, data.target.to_numpy(), relevant
+
+
+def load_wine_with_probes(n_probes=52, random_state=None):
+    """Wine (standardised, 3 classes) with ``n_probes`` noise columns appended.
+
+    The multiclass counterpart of :func:`load_cancer_with_probes`: the 13
+    real columns of scikit-learn's wine data (178 rows, 3 cultivars) are
+    standardised over all rows and ``n_probes`` columns of ``N(0, 1)`` noise
+    are appended (the default 52 keeps cancer + probes' four probes per real
+    column). A ranking should put every real column above every probe; some
+    real columns carry little information about the class, so this is a
+    demanding target.
+
+    Parameters
+    ----------
+    n_probes : int, default=52
+    random_state : int, RandomState instance or None, default=None
+        Draws the probes.
+
+    Returns
+    -------
+    X : pandas.DataFrame of shape (178, 13 + n_probes)
+        The 13 real columns keep their names; probes are ``probe_0``, ...
+    y : ndarray of shape (178,) with values in {0, 1, 2}
+    relevant : ndarray of int, ``arange(13)``
+
+    See Also
+    --------
+    load_cancer_with_probes : The binary task built the same way.
+
+    Examples
+    --------
+    >>> from skgates.datasets import load_wine_with_probes
+    >>> X, y, relevant = load_wine_with_probes(n_probes=52, random_state=0)
+    >>> X.shape, sorted(set(y.tolist())), relevant.tolist()[-1]
+    ((178, 65), [0, 1, 2], 12)
+    >>> list(X.columns[12:14])
+    ['proline', 'probe_0']
+    """
+    data = load_wine(as_frame=True)
+    X = data.data
+    X = pd.DataFrame(StandardScaler().fit_transform(X), columns=X.columns)
+    X_probed, relevant = add_probes(X, n_probes, random_state=random_state)
+    return X_probed, data.target.to_numpy(), relevant
+
+
+def make_friedman1_with_noise(n_samples=2000, n_noise=95, noise=1.0, random_state=None):
+    """Friedman #1 regression with ``n_noise`` irrelevant columns.
+
+    ``sklearn.datasets.make_friedman1`` with ``5 + n_noise`` columns drawn
+    uniformly on ``[0, 1]``:
+    ``y = 10 sin(pi x1 x2) + 20 (x3 - 0.5)^2 + 10 x4 + 5 x5 + noise * N(0, 1)``.
+    Only the first five columns enter ``y``; they mix an interaction, a
+    quadratic and two linear effects of different strength (``x5`` is the
+    weakest), so a ranking must find non-linear and weak effects.
+
+    Parameters
+    ----------
+    n_samples : int, default=2000
+    n_noise : int, default=95
+        Irrelevant columns (95 gives 100 columns in all, as the Syn tasks).
+    noise : float, default=1.0
+        Standard deviation of the Gaussian noise added to ``y``.
+    random_state : int, RandomState instance or None, default=None
+
+    Returns
+    -------
+    X : ndarray of shape (n_samples, 5 + n_noise)
+    y : ndarray of shape (n_samples,)
+    relevant : ndarray of int, ``arange(5)``
+
+    Examples
+    --------
+    >>> from skgates.datasets import make_friedman1_with_noise
+    >>> X, y, relevant = make_friedman1_with_noise(500, n_noise=15, random_state=0)
+    >>> X.shape, y.shape, relevant.tolist()
+    ((500, 20), (500,), [0, 1, 2, 3, 4])
+    """
+    if n_noise < 0:
+        raise ValueError(f"n_noise must be >= 0, got {n_noise}.")
+    X, y = make_friedman1(n_samples=n_samples, n_features=5 + n_noise, noise=noise,
+                          random_state=random_state)
+    return X, y, np.arange(5)
 
 
 def precision_at_k(importances, relevant):
