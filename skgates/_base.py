@@ -29,6 +29,8 @@ Hooks a subclass may override:
   phases through :meth:`_new_training_net` and :meth:`_train_net`).
 - ``_after_training(data, first_call)``: work after ``fit`` or each
   ``partial_fit`` (importances computed on the training data, say).
+- ``_network_outputs()``: the network's output width (default ``n_outputs_``;
+  a multi-task classifier's is the sum of its tasks' classes).
 - ``_default_callbacks()``, ``_optimizer_param_groups()``,
   ``_optimizer_options()``, ``_compiled()``: skorch settings.
 - ``_validate_X(X, reset)``: turn input into a 2-D float array.
@@ -187,6 +189,10 @@ class BaseNetworkEstimator(PicklableNetMixin, BaseEstimator):
     def _after_training(self, data, first_call):
         """Called after ``fit`` and after each ``partial_fit`` with the chunk's data."""
 
+    def _network_outputs(self):
+        """Width of the network's output (``n_outputs_``; a multi-task classifier differs)."""
+        return self.n_outputs_
+
     # ----------------------------------------------------------------- fitting
     def _fit(self, X, y, sample_weight=None, X_val=None, y_val=None, sample_weight_val=None):
         """The body of every ``fit``: validate, encode, train from scratch.
@@ -275,8 +281,10 @@ class BaseNetworkEstimator(PicklableNetMixin, BaseEstimator):
                                        ensure_non_negative=True)
         y_t, codes = self._encode_targets(X_checked, y, first_call, classes, weights, update)
         weights = self._with_class_weights(weights, codes, streaming)
+        # (per-task class weights (n, n_tasks) weigh the scaler's rows by their product,
+        # scikit-learn's compute_sample_weight rule for multi-output targets)
         X_t = self._to_tensor(X_checked, fit=first_call, update=update and not first_call,
-                              sample_weight=weights)
+                              sample_weight=weights if weights.ndim == 1 else weights.prod(axis=1))
         weights = torch.as_tensor(weights, dtype=torch.float32, device=self.device_)
         return TrainingData(X_t, X_t if self.task_ == "reconstruction" else y_t, weights, codes)
 
@@ -427,7 +435,7 @@ class BaseNetworkEstimator(PicklableNetMixin, BaseEstimator):
         fixes the held-out rows of early stopping.
         """
         n_samples = max(int(self.batch_size), 1) if data is None else len(data.X)
-        module = self._checked(self._build_module, self.n_features_in_, self.n_outputs_)
+        module = self._checked(self._build_module, self.n_features_in_, self._network_outputs())
         callbacks = []
         if self.verbose > 0:
             callbacks.append(("progress_bar", ProgressBar()))
@@ -645,10 +653,12 @@ class TrainingData:
         Standardised float32 inputs.
     y : torch.Tensor
         Encoded targets (class codes, standardised targets, or ``X``).
-    weights : torch.Tensor of shape (n_samples,)
-        Row weights (sample weights times class weights; ones by default).
+    weights : torch.Tensor of shape (n_samples,) or (n_samples, n_tasks)
+        Row weights (sample weights times class weights; ones by default); one
+        column per task when a multi-task classifier has class weights.
     codes : ndarray of int or None
-        Class codes (classification only), for stratified splits.
+        Class codes (classification only; ``(n_samples, n_tasks)`` for multi-task),
+        for stratified splits.
     """
 
     def __init__(self, X, y, weights, codes):
@@ -664,8 +674,8 @@ class TrainingData:
 
 def _can_stratify(codes, validation_fraction):
     """Whether a stratified hold-out of ``validation_fraction`` is possible for class ``codes``."""
-    if codes is None:
-        return False
+    if codes is None or codes.ndim != 1:
+        return False  # (multi-task codes: a random split)
     counts = np.bincount(codes)
     counts = counts[counts > 0]
     n_valid = int(np.ceil(len(codes) * validation_fraction))

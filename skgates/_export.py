@@ -36,6 +36,8 @@ def export(estimator, path, *, format="torch"):
     ============================  ==================================
     TabNetClassifier,             ``predict_proba(X)``,
     DropConnectClassifier         ``(n, n_classes)`` in ``classes_`` order
+    TabNetClassifier, multi-task  a tuple of ``n_tasks`` tensors, as
+                                  ``predict_proba(X)``'s list
     TabNetRegressor,              ``predict(X)``: ``(n,)`` for a 1-D
     DropConnectRegressor          training ``y``, else ``(n, n_outputs)``
     TabNetPretrainer,             ``transform(X)``
@@ -127,8 +129,11 @@ def export(estimator, path, *, format="torch"):
         except ImportError as error:
             raise ImportError("export: format='onnx' needs the optional 'onnx' package "
                               "(pip install onnx); format='torch' needs nothing more.") from error
-        torch.onnx.export(serving, example, path, input_names=["X"], output_names=["output"],
-                          dynamic_axes={"X": {0: "rows"}, "output": {0: "rows"}}, dynamo=False)
+        outputs = ["output"] if not isinstance(serving.output, _TaskSoftmax) else [
+            f"output_{t}" for t in range(len(serving.output.sizes))]
+        torch.onnx.export(serving, example, path, input_names=["X"], output_names=outputs,
+                          dynamic_axes={"X": {0: "rows"}, **{name: {0: "rows"} for name in outputs}},
+                          dynamo=False)
     return path
 
 
@@ -176,6 +181,8 @@ def _serving_module(estimator):
 
 
 def _output_mapping(estimator):
+    if estimator.task_ == "classification" and isinstance(estimator.classes_, list):
+        return _TaskSoftmax([len(classes) for classes in estimator.classes_])
     if estimator.task_ == "classification":
         return _Softmax()
     return _InverseScaling(estimator.target_scaler_, estimator._y_was_1d_)
@@ -249,6 +256,17 @@ class _Identity(nn.Module):
 class _Softmax(nn.Module):
     def forward(self, logits):
         return torch.softmax(logits, dim=1)
+
+
+class _TaskSoftmax(nn.Module):
+    """A multi-task classifier's probabilities: a softmax over each task's block of logits."""
+
+    def __init__(self, sizes):
+        super().__init__()
+        self.sizes = [int(size) for size in sizes]
+
+    def forward(self, logits):
+        return tuple(torch.softmax(part, dim=1) for part in torch.split(logits, self.sizes, dim=1))
 
 
 class _InverseScaling(nn.Module):

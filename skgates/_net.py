@@ -136,7 +136,10 @@ class PenalizedNet(NeuralNet):
     sees only the inputs. The criterion returns per-row losses
     (``reduction="none"``; a scalar criterion is used as it is) and the loss of
     a batch is their weighted mean ``sum(w * loss) / sum(w)``, so a weight of 0
-    removes a row and an integer weight repeats it. During training the loss
+    removes a row and an integer weight repeats it. Weights of shape
+    ``(n, k)`` weigh the ``k`` columns of a criterion returning ``(n, k)``
+    losses (the tasks of a multi-task classifier) separately: the loss is the
+    mean over columns of each column's weighted mean. During training the loss
     adds::
 
         module.penalty() + sum(term(module, X) for term in penalties)
@@ -176,6 +179,12 @@ class PenalizedNet(NeuralNet):
         losses = self.criterion_(y_pred, y_true)
         if losses.ndim == 0 or weights is None:
             loss = losses.mean()
+        elif weights.ndim == 2:
+            # one weight per row and loss column (a task's class weights): the mean over
+            # columns of each column's weighted mean over rows
+            per_column = losses.reshape(len(losses), -1)
+            totals = weights.sum(dim=0).clamp_min(torch.finfo(weights.dtype).tiny)
+            loss = ((per_column * weights).sum(dim=0) / totals).mean()
         else:
             per_row = losses.reshape(len(losses), -1).mean(dim=1)
             loss = (per_row * weights).sum() / weights.sum().clamp_min(torch.finfo(weights.dtype).tiny)

@@ -14,11 +14,16 @@ from sklearn.base import (
     TransformerMixin,
 )
 from sklearn.utils._param_validation import Interval, StrOptions
-from sklearn.utils.validation import check_is_fitted, validate_data
+from sklearn.utils.class_weight import compute_class_weight
+from sklearn.utils.validation import _check_sample_weight, check_is_fitted, validate_data
 from skorch.callbacks import GradientNormClipping
 
 from ._base import BaseNetworkEstimator, training_params
 from ._categorical import CategoricalEncoder
+from ._targets import (
+    MultiTaskCrossEntropy, check_task_labels, encode_task_labels, label_columns,
+    stack_labels, subset_accuracy, task_classes,
+)
 from .nn.tabnet import TabNet, TabNetPretraining, TabNetPretrainingLoss
 
 _ARCHITECTURE_DOC = """
@@ -287,6 +292,16 @@ class TabNetClassifier(ClassifierMixin, _SupervisedTabNet, BaseEstimator):
     logits; the training loss adds ``lambda_sparse`` times the masks' mean
     entropy, pushing masks to select few columns. See :mod:`skgates.nn.tabnet`.
 
+    Multi-task: ``fit(X, Y)`` with a 2-D ``Y`` of two or more columns, each
+    a task with its own labels, trains one network whose encoder is shared
+    and whose linear head has a block of logits per task; the loss is the
+    mean over tasks of each task's cross-entropy. ``predict`` then returns
+    ``(n_samples, n_tasks)`` labels, ``predict_proba`` a list of one array
+    per task and ``classes_`` a list of arrays, as
+    :class:`~sklearn.ensemble.RandomForestClassifier` does. A ``Y`` of one
+    column is one task (raveled with a ``DataConversionWarning``, as
+    scikit-learn's single-output classifiers do).
+
     Numeric columns are standardised before the network's input batch norm
     (so eval-mode statistics are right from the first epoch and results do
     not depend on column scale); categorical columns are not, they are embedded.
@@ -295,22 +310,35 @@ class TabNetClassifier(ClassifierMixin, _SupervisedTabNet, BaseEstimator):
     ----------{_ARCHITECTURE_DOC}
     lambda_sparse : float, default=1e-3
         Weight of the mask entropy (sparsity) regulariser.
-    class_weight : dict, "balanced" or None, default=None
+    class_weight : dict, list of dict, "balanced" or None, default=None
         Weights of the classes in the loss, as in
         :class:`~sklearn.linear_model.LogisticRegression`: a dict
         ``{{label: weight}}``, or ``"balanced"`` (``fit`` only; pass a dict to
-        ``partial_fit``). Multiplies ``sample_weight``.
+        ``partial_fit``). Multiplies ``sample_weight``. For a multi-task
+        ``Y``: ``"balanced"`` (each task balanced on its own labels) or a list
+        of one dict (or None) per task, as the multi-output forests of
+        scikit-learn take them; task ``t``'s weights weigh task ``t``'s
+        cross-entropy only.
 {_TRAINING_DOC}    scoring : str, callable or None, default=None
         What early stopping watches on the held-out rows (recorded as
         ``valid_score`` in ``history_``): a scikit-learn scorer name such as
         ``"roc_auc"`` or ``"neg_mean_absolute_error"``, or a callable
         ``scorer(estimator, X, y)``; higher is better. None watches the
-        held-out loss (``valid_loss``).
+        held-out loss (``valid_loss``). For a multi-task ``Y`` a scorer name
+        scores each task on its own column and averages over the tasks (as
+        pytorch-tabnet averages its metrics); a callable receives the whole
+        ``Y`` (``(n_samples, n_tasks)``), ``predict`` of that shape and
+        ``predict_proba`` as a list, e.g. ``lambda est, X, Y: est.score(X, Y)``.
 
     Attributes
     ----------
-    classes_ : ndarray of shape (n_classes,)
-        Class labels (any type ``np.unique`` sorts).
+    classes_ : ndarray of shape (n_classes,) or list of ndarray
+        Class labels (any type ``np.unique`` sorts); for a multi-task ``Y``,
+        one array per task.
+    n_outputs_ : int
+        For a multi-task ``Y``, the number of tasks (columns of ``Y``); for
+        a single task, the number of the network's outputs (``n_classes``),
+        as for every skgates classifier.
     feature_importances_ : ndarray of shape (n_features_in_,)
         Mean over the training rows of the aggregate masks of :meth:`explain`:
         non-negative, sums to 1; embedded columns fold back onto their column.
@@ -344,12 +372,24 @@ class TabNetClassifier(ClassifierMixin, _SupervisedTabNet, BaseEstimator):
     (3, 2)
     >>> bool(abs(clf.feature_importances_.sum() - 1) < 1e-6)
     True
+
+    Multi-task: one column of labels per task, each with its own classes.
+
+    >>> import numpy as np
+    >>> Y = np.c_[X[:, 0] > 0, np.digitize(X[:, 1], [-0.5, 0.5])].astype(int)
+    >>> mt = TabNetClassifier(max_epochs=5, batch_size=256, random_state=0).fit(X, Y)
+    >>> mt.predict(X[:3]).shape
+    (3, 2)
+    >>> [p.shape for p in mt.predict_proba(X[:3])]
+    [(3, 2), (3, 3)]
+    >>> [c.tolist() for c in mt.classes_]
+    [[0, 1], [0, 1, 2]]
     """
 
     _task = "classification"
     _parameter_constraints = {
         **_SupervisedTabNet._parameter_constraints,
-        "class_weight": BaseNetworkEstimator._class_weight_constraint,
+        "class_weight": [*BaseNetworkEstimator._class_weight_constraint, list],
     }
 
     def __init__(self, *, n_d=8, n_a=8, n_steps=3, gamma=1.3, n_independent=2, n_shared=2,
@@ -365,6 +405,43 @@ class TabNetClassifier(ClassifierMixin, _SupervisedTabNet, BaseEstimator):
         self.scoring = scoring
         self.class_weight = class_weight
 
+    def fit(self, X, y, from_pretrained=None, sample_weight=None, *, X_val=None, y_val=None,
+            sample_weight_val=None):
+        """Train TabNet on ``(X, y)``.
+
+        Parameters
+        ----------
+        X : array-like or DataFrame of shape (n_samples, n_features)
+            Training data; categorical columns are embedded (see ``cat_idxs``).
+        y : array-like of shape (n_samples,) or (n_samples, n_tasks)
+            Class labels (ints, strings, bools: any type ``np.unique``
+            sorts). A 2-D ``y`` (array or DataFrame) of two or more columns
+            is a multi-task target: each column is a task with its own
+            labels (a DataFrame's columns keep their own types) and needs at
+            least two classes. A single column is one task: it is raveled
+            with a ``DataConversionWarning``.
+        from_pretrained : TabNetPretrainer or None, default=None
+            A fitted pretrainer with the same architecture: its embeddings and
+            encoder start the training, and its categorical encoding is reused.
+        sample_weight : array-like of shape (n_samples,), default=None
+            Weight of each row in the training (and validation) loss (of
+            every task).
+        X_val : array-like of shape (n_val, n_features), default=None
+            Validation rows for early stopping and ``scoring``, instead of
+            holding out ``validation_fraction`` of ``X`` (same columns as ``X``;
+            they are not trained on and do not change the scaling).
+        y_val : array-like of shape (n_val,) or (n_val, n_tasks), default=None
+            Labels of ``X_val``, with the tasks of ``y``.
+        sample_weight_val : array-like of shape (n_val,), default=None
+            Weights of the validation rows in the validation loss and score.
+
+        Returns
+        -------
+        self : TabNetClassifier
+        """
+        return super().fit(X, y, from_pretrained, sample_weight, X_val=X_val, y_val=y_val,
+                           sample_weight_val=sample_weight_val)
+
     def partial_fit(self, X, y, classes=None, sample_weight=None):
         """Train one more pass over a chunk of a stream (builds the network on the first call).
 
@@ -373,10 +450,13 @@ class TabNetClassifier(ClassifierMixin, _SupervisedTabNet, BaseEstimator):
         Parameters
         ----------
         X : array-like or DataFrame of shape (n_samples, n_features)
-        y : array-like of shape (n_samples,)
-        classes : array-like of shape (n_classes,), default=None
+        y : array-like of shape (n_samples,) or (n_samples, n_tasks)
+            Labels; the first call decides whether the stream is multi-task
+            (two or more columns), later chunks must have the same tasks.
+        classes : array-like of shape (n_classes,) or list of them, default=None
             All labels the stream will contain; needed on the first call
-            unless the first chunk holds every class.
+            unless the first chunk holds every class. Multi-task: a list of
+            one array of labels per task.
         sample_weight : array-like of shape (n_samples,), default=None
             Weight of each row of the chunk in the loss.
 
@@ -387,12 +467,229 @@ class TabNetClassifier(ClassifierMixin, _SupervisedTabNet, BaseEstimator):
         return self._partial_fit(X, y, classes=classes, sample_weight=sample_weight)
 
     def predict_proba(self, X):
-        """Class probabilities, shape ``(n_samples, n_classes)``, in the order of ``classes_``."""
+        """Class probabilities, in the order of ``classes_``.
+
+        Parameters
+        ----------
+        X : array-like or DataFrame of shape (n_samples, n_features_in_)
+
+        Returns
+        -------
+        proba : ndarray of shape (n_samples, n_classes), or list of ndarray
+            For a multi-task fit, a list of ``n_tasks`` arrays, array ``t`` of
+            shape ``(n_samples, len(classes_[t]))`` (as
+            :class:`~sklearn.ensemble.RandomForestClassifier` returns).
+        """
         return self._probabilities(self._forward(X))
 
     def predict(self, X):
-        """Most probable class of each row."""
+        """Most probable class of each row (of each task).
+
+        Parameters
+        ----------
+        X : array-like or DataFrame of shape (n_samples, n_features_in_)
+
+        Returns
+        -------
+        y : ndarray of shape (n_samples,) or (n_samples, n_tasks)
+            Labels from ``classes_``; for a multi-task fit one column per
+            task (of the tasks' common label type, object where they differ).
+        """
         return self._labels(self._forward(X))
+
+    def score(self, X, y, sample_weight=None):
+        """Mean accuracy; for a multi-task fit the subset accuracy.
+
+        The subset accuracy is the (weighted) fraction of rows whose labels
+        are right in every task, what
+        :meth:`sklearn.multioutput.MultiOutputClassifier.score` computes (and
+        :func:`sklearn.metrics.accuracy_score` for 0/1 multi-output labels).
+
+        Parameters
+        ----------
+        X : array-like or DataFrame of shape (n_samples, n_features_in_)
+        y : array-like of shape (n_samples,) or (n_samples, n_tasks)
+        sample_weight : array-like of shape (n_samples,), default=None
+
+        Returns
+        -------
+        score : float
+        """
+        if not self._multi_task():
+            return super().score(X, y, sample_weight=sample_weight)
+        columns = self._task_columns(y)
+        Y_pred = self.predict(X)
+        if len(Y_pred) != len(columns[0]):
+            raise ValueError(f"{type(self).__name__}: X has {len(Y_pred)} samples but y has "
+                             f"{len(columns[0])}; they must match.")
+        if sample_weight is not None:
+            sample_weight = _check_sample_weight(sample_weight, Y_pred)
+        return subset_accuracy(stack_labels(columns), Y_pred, sample_weight)
+
+    # ------------------------------------------------------------ multi-task
+    def _multi_task(self):
+        """Whether the fitted target is multi-task (``classes_`` is a list)."""
+        return isinstance(getattr(self, "classes_", None), list)
+
+    def _task_columns(self, y):
+        """The label columns of a multi-task ``y`` for this fit's tasks; clear errors otherwise."""
+        name = type(self).__name__
+        try:
+            found = label_columns(y)
+        except TypeError as error:
+            raise TypeError(f"{name}: {error}") from None
+        if found is None:
+            raise ValueError(
+                f"{name} was fitted on {self.n_outputs_} tasks; y must be 2-D with "
+                f"{self.n_outputs_} columns, got shape {np.shape(y)}."
+            )
+        columns, _ = found
+        if len(columns) != self.n_outputs_:
+            raise ValueError(
+                f"{name}: y has {len(columns)} columns (tasks), but {name} was fitted on "
+                f"{self.n_outputs_} tasks."
+            )
+        return columns
+
+    def _encode_targets(self, X_checked, y, first_call, classes, sample_weight, update=True):
+        name = type(self).__name__
+        if y is None:
+            return super()._encode_targets(X_checked, y, first_call, classes, sample_weight,
+                                           update)
+        try:
+            found = label_columns(y)
+        except TypeError as error:
+            raise TypeError(f"{name}: {error}") from None
+        except ValueError:
+            found = None  # (ragged input: the single-task checks name the problem)
+        multi = found is not None if first_call else self._multi_task()
+        if not multi:
+            if found is not None:
+                raise ValueError(
+                    f"{name} was fitted on one task (a 1-D y); this y has {len(found[0])} "
+                    "columns. Fit again with the 2-D y to train a multi-task classifier."
+                )
+            return super()._encode_targets(X_checked, y, first_call, classes, sample_weight,
+                                           update)
+        columns = self._task_columns(y) if not first_call else found[0]
+        where = found[1] if found is not None else None
+        n_tasks, n_rows = len(columns), len(X_checked)
+        if len(columns[0]) != n_rows:
+            raise ValueError(f"{name}: X has {n_rows} samples but y has {len(columns[0])} "
+                             "rows; they must match.")
+        given = self._task_class_lists(classes, n_tasks)
+        for t, column in enumerate(columns):
+            check_task_labels(column, t, where[t], name)
+        if first_call:
+            self.task_ = "classification"
+            self.classes_ = [task_classes(column, given[t], t, where[t], name)
+                             for t, column in enumerate(columns)]
+            self.n_outputs_ = n_tasks
+        elif classes is not None:
+            for t, (task_given, fitted) in enumerate(zip(given, self.classes_)):
+                task_given = np.unique(np.asarray(task_given))
+                if not np.array_equal(task_given, fitted):
+                    raise ValueError(
+                        f"{name}: classes[{t}]={task_given.tolist()} differs from the classes "
+                        f"of task {t} in the first partial_fit call, {fitted.tolist()}."
+                    )
+        codes = np.column_stack([
+            encode_task_labels(column, self.classes_[t], t, where[t], name)
+            for t, column in enumerate(columns)
+        ])
+        return torch.as_tensor(codes, dtype=torch.long, device=self.device_), codes
+
+    def _task_class_lists(self, classes, n_tasks):
+        if classes is None:
+            return [None] * n_tasks
+        if (isinstance(classes, (str, bytes)) or not hasattr(classes, "__len__")
+                or len(classes) != n_tasks or any(np.ndim(c) != 1 for c in classes)):
+            raise ValueError(
+                f"{type(self).__name__}: for a multi-task y, classes must be a list of "
+                f"{n_tasks} arrays, one per task (the labels each task of the stream will "
+                f"contain); got {classes!r}."
+            )
+        return list(classes)
+
+    def _with_class_weights(self, weights, codes, streaming):
+        name = type(self).__name__
+        class_weight = self.class_weight
+        if not self._multi_task():
+            if isinstance(class_weight, (list, tuple)):
+                raise ValueError(
+                    f"{name}: class_weight as a list (one dict per task) is for a multi-task "
+                    "y (2-D, one column per task); this y has one task: pass a dict or "
+                    "'balanced'."
+                )
+            return super()._with_class_weights(weights, codes, streaming)
+        if class_weight is None:
+            return weights
+        n_tasks = self.n_outputs_
+        if isinstance(class_weight, dict):
+            raise ValueError(
+                f"{name}: for a multi-task y, class_weight must be 'balanced' or a list of "
+                f"{n_tasks} dicts (one per task, None for equal weights), as scikit-learn's "
+                "multi-output forests take it; got a dict."
+            )
+        if isinstance(class_weight, str):
+            if streaming:
+                raise ValueError(
+                    f"{name}: class_weight='balanced' needs the whole training set; with "
+                    "partial_fit pass a list of one dict per task (e.g. from sklearn.utils."
+                    "class_weight.compute_class_weight('balanced', classes=..., y=...)).")
+            per_task = [class_weight] * n_tasks
+        else:
+            per_task = list(class_weight)
+            if len(per_task) != n_tasks:
+                raise ValueError(f"{name}: class_weight has {len(per_task)} entries, but y has "
+                                 f"{n_tasks} tasks; pass one dict (or None) per task.")
+        columns = []
+        for t, (classes, task_weight) in enumerate(zip(self.classes_, per_task)):
+            if task_weight is None:
+                columns.append(np.ones(len(codes)))
+                continue
+            if not isinstance(task_weight, (dict, str)):
+                raise TypeError(f"{name}: class_weight[{t}] must be a dict, 'balanced' or "
+                                f"None, got {task_weight!r}.")
+            try:
+                per_class = compute_class_weight(task_weight, classes=classes,
+                                                 y=classes[codes[:, t]])
+            except ValueError as error:
+                raise ValueError(f"{name}: class_weight of task {t}: {error}") from None
+            columns.append(per_class[codes[:, t]])
+        return weights[:, None] * np.column_stack(columns)
+
+    def _make_criterion(self):
+        if self._multi_task():
+            return MultiTaskCrossEntropy([len(classes) for classes in self.classes_])
+        return super()._make_criterion()
+
+    def _network_outputs(self):
+        if self._multi_task():
+            return sum(len(classes) for classes in self.classes_)
+        return super()._network_outputs()
+
+    def _task_logits(self, logits):
+        """The logits of each task: consecutive column blocks of the network's outputs."""
+        bounds = np.cumsum([len(classes) for classes in self.classes_])[:-1]
+        return np.split(logits, bounds, axis=1)
+
+    def _probabilities(self, logits):
+        if not self._multi_task():
+            return super()._probabilities(logits)
+        return [super(TabNetClassifier, self)._probabilities(part)
+                for part in self._task_logits(logits)]
+
+    def _labels(self, logits):
+        if not self._multi_task():
+            return super()._labels(logits)
+        return stack_labels([classes[np.argmax(part, axis=1)]
+                             for classes, part in zip(self.classes_, self._task_logits(logits))])
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.target_tags.multi_output = True
+        return tags
 
 
 class TabNetRegressor(RegressorMixin, _SupervisedTabNet, BaseEstimator):
