@@ -3,13 +3,14 @@
 from numbers import Integral, Real
 
 import numpy as np
+import torch
 from sklearn.base import BaseEstimator
 from sklearn.feature_selection import SelectorMixin
 from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted
 
-from ._base import BaseNetworkEstimator, training_params
-from ._selection import check_max_features, support_mask
+from ._base import BaseNetworkEstimator, TrainingData, training_params
+from ._selection import check_max_features, resolve_threshold, support_mask
 from .nn.cancelout import CancelOut, CancelOutNetwork
 from .nn.mlp import MLP
 
@@ -37,8 +38,28 @@ class CancelOutSelector(SelectorMixin, BaseNetworkEstimator, BaseEstimator):
         Features whose importance is at least ``threshold`` are selected:
         a number, ``"mean"``, ``"median"`` or a scaled reference such as
         ``"1.5*mean"``, as in :class:`~sklearn.feature_selection.SelectFromModel`.
-        None means 0.5 (a sigmoid gate more open than closed; for softmax
-        gates, ``"mean"``), or no threshold when ``max_features`` is set.
+        None means the shadow rule: a column is selected when its gate is
+        more open than every shadow column's gate (see ``n_shadows``); with
+        ``n_shadows=0`` it means 0.5 (a sigmoid gate more open than closed;
+        for softmax gates, ``"mean"``). No threshold when ``max_features`` is set.
+    n_shadows : "auto" or int, default="auto"
+        Shadow columns appended in training: copies of real columns with their
+        rows shuffled (one shuffle shared by all of them, so the shadows keep
+        the columns' distributions and correlations but lose any link to
+        ``y``), as in Boruta (Kursa and Rudnicki, 2010). Their gates show how
+        far training opens the gate of a useless column, which a fixed
+        threshold cannot know: how far gates close depends on the number of
+        rows, epochs and columns. ``"auto"`` appends one shadow per column.
+        When the useless columns are independent noise, exchangeable with
+        the shadows, the default rule keeps on average at most
+        ``n_noise / (n_shadows + 1)`` of them (``expected_false_selections_``).
+        Shadows only exist in training; ``predict``-like use of the network
+        feeds them zeros, their mean. 0 turns them off.
+    partial_fit_epochs : int, default=10
+        Passes over its chunk that each ``partial_fit`` call makes. One pass
+        over small chunks (300 rows: three optimizer steps) barely moves the
+        gates; ten passes over 10 chunks of 300 rows of Syn2 select what
+        ``fit`` selects (``benchmarks/bench_stream.py``).
     max_features : int or None, default=None
         Select at most this many features, the most important first.
     class_weight : dict, "balanced" or None, default=None
@@ -112,6 +133,19 @@ class CancelOutSelector(SelectorMixin, BaseNetworkEstimator, BaseEstimator):
     ----------
     feature_importances_ : ndarray of shape (n_features_in_,)
         The learned gate values ``g(w)`` in (0, 1).
+    shadow_importances_ : ndarray of shape (n_shadows_,)
+        The gate values of the shadow columns.
+    shadow_columns_ : ndarray of shape (n_shadows_,)
+        The real column each shadow column copies.
+    n_shadows_ : int
+        Number of shadow columns.
+    threshold_ : float
+        The gate value a column needs to be selected (``-inf`` when only
+        ``max_features`` limits the selection).
+    expected_false_selections_ : float
+        ``n_features_in_ / (n_shadows_ + 1)``: with the default rule, an upper
+        bound on the mean number of selected columns that are independent
+        noise (inf without shadows).
     task_ : str
         The task that was fitted.
     classes_ : ndarray of shape (n_classes,)
@@ -157,6 +191,8 @@ class CancelOutSelector(SelectorMixin, BaseNetworkEstimator, BaseEstimator):
         "max_features": [Interval(Integral, 0, None, closed="left"), None],
         "class_weight": BaseNetworkEstimator._class_weight_constraint,
         "gate_lr_scale": [Interval(Real, 0, np.inf, closed="neither")],
+        "n_shadows": [StrOptions({"auto"}), Interval(Integral, 0, None, closed="left")],
+        "partial_fit_epochs": [Interval(Integral, 1, None, closed="left")],
         # lambda_1, lambda_2, gate_activation, gate_init, hidden_layer_sizes and activation
         # are checked by the layers they configure (skgates.nn.CancelOut, skgates.nn.MLP).
     }
@@ -167,6 +203,8 @@ class CancelOutSelector(SelectorMixin, BaseNetworkEstimator, BaseEstimator):
         task="auto",
         threshold=None,
         max_features=None,
+        n_shadows="auto",
+        partial_fit_epochs=10,
         class_weight=None,
         lambda_1=0.003,
         lambda_2=0.0,
@@ -195,6 +233,8 @@ class CancelOutSelector(SelectorMixin, BaseNetworkEstimator, BaseEstimator):
         self.task = task
         self.threshold = threshold
         self.max_features = max_features
+        self.n_shadows = n_shadows
+        self.partial_fit_epochs = partial_fit_epochs
         self.class_weight = class_weight
         self.lambda_1 = lambda_1
         self.lambda_2 = lambda_2
@@ -233,10 +273,11 @@ class CancelOutSelector(SelectorMixin, BaseNetworkEstimator, BaseEstimator):
                          sample_weight_val=sample_weight_val)
 
     def partial_fit(self, X, y, classes=None, sample_weight=None):
-        """Train one more pass over a chunk of a stream.
+        """Train ``partial_fit_epochs`` more passes over a chunk of a stream.
 
         The first call builds the network (its input standardisation is then
-        updated with every chunk); later calls keep training it.
+        updated with every chunk); later calls keep training it. The chunk's
+        shadow columns are its own rows shuffled.
 
         Parameters
         ----------
@@ -258,25 +299,72 @@ class CancelOutSelector(SelectorMixin, BaseNetworkEstimator, BaseEstimator):
     # ------------------------------------------------------------- the bridge
     def _check_params(self, n_features):
         check_max_features(self.max_features, n_features, type(self).__name__)
+        self.n_shadows_ = n_features if self.n_shadows == "auto" else int(self.n_shadows)
 
     def _build_module(self, n_features, n_outputs):
-        gate = self._checked(CancelOut, n_features, activation=self.gate_activation,
+        n_inputs = n_features + self.n_shadows_
+        gate = self._checked(CancelOut, n_inputs, activation=self.gate_activation,
                              lambda_1=self.lambda_1, lambda_2=self.lambda_2, init=self.gate_init,
                              renames={"activation": "gate_activation", "init": "gate_init"})
-        body = MLP(n_features, self.hidden_layer_sizes, n_outputs, self.activation)
-        return CancelOutNetwork(gate, body)
+        body = MLP(n_inputs, self.hidden_layer_sizes, n_outputs, self.activation)
+        return CancelOutNetwork(gate, body, n_shadows=self.n_shadows_)
 
     def _optimizer_param_groups(self):
         return [("gate.weight", {"lr": self.lr * self.gate_lr_scale})]
 
+    def _chunk_epochs(self):
+        return self.partial_fit_epochs
+
+    def _train_net(self, net, data, epochs):
+        super()._train_net(net, self._with_shadows(data), epochs)
+
+    def _with_shadows(self, data):
+        """``data`` with its shadow columns appended (drawn from torch's seeded RNG)."""
+        if not self.n_shadows_:
+            return data
+        if not hasattr(self, "shadow_columns_"):
+            n_features = self.n_features_in_
+            repeats = -(-self.n_shadows_ // n_features)
+            order = torch.cat([torch.randperm(n_features) for _ in range(repeats)])
+            self.shadow_columns_ = order[: self.n_shadows_].numpy()
+        columns = torch.as_tensor(self.shadow_columns_, device=data.X.device)
+        rows = torch.randperm(len(data.X)).to(data.X.device)
+        shadowed = TrainingData(torch.cat([data.X, data.X[:, columns][rows]], dim=1),
+                                data.y, data.weights, data.codes)
+        shadowed.held_out = data.held_out
+        return shadowed
+
     # -------------------------------------------------------------- selection
-    @property
-    def feature_importances_(self):
+    def _gates(self):
         check_is_fitted(self, "net_")
         return self.net_.module_.gate.gates().detach().cpu().numpy().astype(np.float64)
 
-    def _get_support_mask(self):
-        check_is_fitted(self, "net_")
-        default = 0.5 if self.gate_activation == "sigmoid" else "mean"
-        return support_mask(self.feature_importances_, self.threshold, self.max_features, default)
+    @property
+    def feature_importances_(self):
+        return self._gates()[: self.n_features_in_]
 
+    @property
+    def shadow_importances_(self):
+        return self._gates()[self.n_features_in_:]
+
+    @property
+    def expected_false_selections_(self):
+        check_is_fitted(self, "net_")
+        return self.n_features_in_ / (self.n_shadows_ + 1) if self.n_shadows_ else np.inf
+
+    @property
+    def threshold_(self):
+        importances = self.feature_importances_
+        if self.threshold is None and self.max_features is not None:
+            return -np.inf
+        return resolve_threshold(self.threshold, importances, self._default_threshold())
+
+    def _default_threshold(self):
+        if self.n_shadows_:
+            # strictly above the most open shadow gate
+            return float(np.nextafter(self.shadow_importances_.max(), np.inf))
+        return 0.5 if self.gate_activation == "sigmoid" else "mean"
+
+    def _get_support_mask(self):
+        return support_mask(self.feature_importances_, self.threshold, self.max_features,
+                            self._default_threshold())

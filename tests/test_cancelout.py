@@ -52,7 +52,10 @@ def test_ranks_madelon_like_columns_far_above_chance():
 
 def test_importances_are_the_gate_values(fitted_syn2):
     gates = torch.sigmoid(fitted_syn2.net_.module_.gate.weight).detach().numpy()
-    np.testing.assert_allclose(fitted_syn2.feature_importances_, gates, rtol=1e-6)
+    n_features = fitted_syn2.n_features_in_
+    assert fitted_syn2.n_shadows_ == n_features and len(gates) == 2 * n_features
+    np.testing.assert_allclose(fitted_syn2.feature_importances_, gates[:n_features], rtol=1e-6)
+    np.testing.assert_allclose(fitted_syn2.shadow_importances_, gates[n_features:], rtol=1e-6)
     assert np.all((fitted_syn2.feature_importances_ > 0) & (fitted_syn2.feature_importances_ < 1))
 
 
@@ -67,8 +70,57 @@ def test_threshold_and_max_features_select_as_select_from_model(fitted_syn2):
     selector.set_params(threshold=0.5, max_features=2)
     expected = set(order[:2]) & set(np.flatnonzero(importances >= 0.5))
     assert set(selector.get_support(indices=True)) == expected
-    selector.set_params(threshold=None, max_features=None)
-    np.testing.assert_array_equal(selector.get_support(), importances >= 0.5)
+    selector.set_params(threshold=None, max_features=None)  # the shadow rule
+    np.testing.assert_array_equal(selector.get_support(),
+                                  importances > selector.shadow_importances_.max())
+    assert selector.threshold_ == pytest.approx(selector.shadow_importances_.max())
+
+
+def test_without_shadows_the_default_threshold_is_one_half():
+    X, y = linear_task()
+    selector = CancelOutSelector(n_shadows=0, max_epochs=5, random_state=0).fit(X, y)
+    assert selector.net_.module_.gate.weight.numel() == X.shape[1]
+    assert selector.shadow_importances_.shape == (0,)
+    assert selector.expected_false_selections_ == np.inf
+    np.testing.assert_array_equal(selector.get_support(), selector.feature_importances_ >= 0.5)
+
+
+def test_shadow_columns_are_shuffled_copies_that_predictions_feed_zeros():
+    X, y = linear_task()
+    selector = CancelOutSelector(n_shadows=3, max_epochs=3, random_state=0).fit(X, y)
+    assert selector.n_shadows_ == 3 and len(set(selector.shadow_columns_)) == 3
+    assert selector.expected_false_selections_ == pytest.approx(X.shape[1] / 4)
+    module = selector.net_.module_.eval()
+    X_t = torch.as_tensor(selector.input_scaler_.transform(X[:7]), dtype=torch.float32)
+    padded = torch.cat([X_t, torch.zeros(7, 3)], dim=1)
+    torch.testing.assert_close(module(X_t), module(padded))
+    many = CancelOutSelector(n_shadows=2 * X.shape[1] + 1, max_epochs=1, random_state=0).fit(X, y)
+    assert sorted(np.bincount(many.shadow_columns_).tolist()) == [2] * (X.shape[1] - 1) + [3]
+
+
+def test_shadow_rule_keeps_few_columns_when_none_matters():
+    # y independent of X: every column is noise, exchangeable with its shadow, so the
+    # default rule keeps on average at most n_features / (n_shadows + 1) < 1 column.
+    rng = np.random.RandomState(0)
+    kept = []
+    for seed in range(5):
+        X, y = rng.normal(size=(400, 10)), rng.randint(0, 2, 400)
+        selector = CancelOutSelector(max_epochs=20, random_state=seed).fit(X, y)
+        kept.append(selector.get_support().sum())
+    assert np.mean(kept) <= 2, kept
+
+
+def test_shadow_rule_selects_the_relevant_columns_of_syn2_in_fit_and_stream():
+    # The stream of issue 9: Syn2 with 20 noise columns, 10 chunks of 300 rows, one
+    # partial_fit call per chunk (each call makes partial_fit_epochs=10 passes).
+    X, y, relevant = make_syn("syn2", n_samples=3000, n_noise=20, random_state=0)
+    fitted = CancelOutSelector(random_state=0).fit(X, y)
+    stream = CancelOutSelector(random_state=0)
+    for chunk_X, chunk_y in zip(np.array_split(X, 10), np.array_split(y, 10)):
+        stream.partial_fit(chunk_X, chunk_y, classes=[0, 1])
+    assert len(stream.history_) == 100
+    assert fitted.get_support(indices=True).tolist() == list(relevant)
+    assert stream.get_support(indices=True).tolist() == list(relevant)
 
 
 def test_ranking_does_not_depend_on_column_scale():
@@ -112,7 +164,7 @@ def test_task_override_treats_integer_targets_as_regression():
 def test_partial_fit_over_chunks_selects_what_fit_selects():
     X, y = linear_task(n=2000, n_features=10)
     batch = CancelOutSelector(max_features=2, max_epochs=10, random_state=0).fit(X, y)
-    stream = CancelOutSelector(max_features=2, random_state=0)
+    stream = CancelOutSelector(max_features=2, partial_fit_epochs=1, random_state=0)
     for _ in range(10):
         for chunk_X, chunk_y in zip(np.array_split(X, 10), np.array_split(y, 10)):
             stream.partial_fit(chunk_X, chunk_y, classes=[0, 1])

@@ -116,10 +116,16 @@ class CancelOutNetwork(nn.Module):
         The input gate.
     body : torch.nn.Module
         The network that reads the gated input (an :class:`skgates.nn.MLP`).
+    n_shadows : int, default=0
+        How many of the gate's last inputs are shadow columns: permuted copies
+        of real columns that :class:`skgates.CancelOutSelector` appends in
+        training so that their gates show how far a useless column's gate
+        opens. An input without them (``n_features - n_shadows`` columns) gets
+        zeros, the shadows' standardised mean, in their place.
 
     Shape
     -----
-    - Input: ``(n, n_features)``
+    - Input: ``(n, n_features)``, or ``(n, n_features - n_shadows)``
     - Output: whatever ``body`` returns, ``(n, n_outputs)``.
 
     Examples
@@ -133,12 +139,15 @@ class CancelOutNetwork(nn.Module):
     True
     """
 
-    def __init__(self, gate, body):
+    def __init__(self, gate, body, n_shadows=0):
         super().__init__()
         self.gate = check_module(gate, "gate", CancelOut)
         self.body = check_module(body, "body")
+        self.n_shadows = check_int(n_shadows, "n_shadows", 0, self.gate.weight.numel() - 1)
 
     def forward(self, x):
+        if self.n_shadows and x.shape[-1] == self.gate.weight.numel() - self.n_shadows:
+            x = torch.cat([x, x.new_zeros(*x.shape[:-1], self.n_shadows)], dim=-1)
         return self.body(self.gate(x))
 
     def penalty(self):

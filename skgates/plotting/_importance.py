@@ -124,7 +124,7 @@ class ImportanceDisplay:
             :class:`~sklearn.feature_selection.SelectFromModel` does:
             ``"mean"``, ``"median"``, ``"1.5*mean"``; a
             :class:`~skgates.CancelOutSelector` with ``threshold=None`` and no
-            ``max_features`` selects at 0.5), drawn only when it explains the
+            ``max_features`` selects above its most open shadow gate), drawn only when it explains the
             selection (not for a :class:`~skgates.StabilitySelector`, whose
             threshold is a selection probability); a float draws a line there
             and None draws none.
@@ -320,11 +320,7 @@ def _resolved_threshold(estimator, importances):
         return None
     threshold = estimator.threshold
     if threshold is None:
-        from ..cancelout import CancelOutSelector
-
-        if not isinstance(estimator, CancelOutSelector) or estimator.max_features is not None:
-            return None
-        threshold = 0.5 if estimator.gate_activation == "sigmoid" else "mean"
+        return None
     if isinstance(threshold, numbers.Real):
         return float(threshold)
     if isinstance(threshold, str):

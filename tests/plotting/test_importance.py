@@ -58,8 +58,10 @@ def test_selected_columns_are_coloured_and_others_grey(cancelout):
 
 def test_threshold_line_of_a_cancelout_selector(cancelout, syn2_frame):
     display = ImportanceDisplay.from_estimator(cancelout)
-    assert display.threshold == 0.5  # threshold=None with sigmoid gates selects at 0.5
-    assert display.threshold_line_.get_xdata()[0] == 0.5
+    # threshold=None selects above the most open shadow gate
+    assert display.threshold == cancelout.threshold_ == pytest.approx(
+        cancelout.shadow_importances_.max())
+    assert display.threshold_line_.get_xdata()[0] == display.threshold
 
     X, y = syn2_frame
     params = dict(max_epochs=1, random_state=0)
