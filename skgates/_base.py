@@ -189,6 +189,10 @@ class BaseNetworkEstimator(PicklableNetMixin, BaseEstimator):
     def _after_training(self, data, first_call):
         """Called after ``fit`` and after each ``partial_fit`` with the chunk's data."""
 
+    def _chunk_epochs(self):
+        """Passes over the chunk that one ``partial_fit`` call makes (one, as in scikit-learn)."""
+        return 1
+
     def _network_outputs(self):
         """Width of the network's output (``n_outputs_``; a multi-task classifier differs)."""
         return self.n_outputs_
@@ -238,7 +242,7 @@ class BaseNetworkEstimator(PicklableNetMixin, BaseEstimator):
             with torch_seeded(seed, self.device):
                 if first_call:
                     self.net_ = self._new_training_net(data, streaming=True)
-                self._train_net(self.net_, data, epochs=1)
+                self._train_net(self.net_, data, epochs=self._chunk_epochs())
         except BaseException:
             if first_call:
                 self._reset()
