@@ -172,6 +172,38 @@ def syn(tasks, peer, max_epochs, patience, decay_every, n_threads):
 
 
 # ------------------------------------------------------------------- report
+def _markers(name):
+    return f"<!-- section:{name} -->", f"<!-- /section:{name} -->"
+
+
+def replace_section(path, name, text):
+    """Put ``text`` between the ``name`` markers of the report at ``path`` (appended if absent).
+
+    Other scripts (``bench_tabnet_paper.py``, ``tabnet_step_compare.py``) own such
+    sections; :func:`write_report` keeps them when it rewrites the rest.
+    """
+    path = Path(path)
+    start, end = _markers(name)
+    old = path.read_text() if path.exists() else "# TabNet benchmark: skgates vs pytorch-tabnet 4.1.0\n"
+    block = f"{start}\n{text.rstrip()}\n{end}"
+    if start in old and end in old:
+        new = old[: old.index(start)] + block + old[old.index(end) + len(end):]
+    else:
+        new = old.rstrip() + "\n\n" + block + "\n"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(new)
+
+
+def _kept_sections(path):
+    """The marked sections of the existing report, in order."""
+    import re
+
+    if not path.exists():
+        return []
+    return re.findall(r"<!-- section:[\w-]+ -->.*?<!-- /section:[\w-]+ -->", path.read_text(),
+                      flags=re.S)
+
+
 def machine():
     return (f"{platform.processor() or platform.machine()}, {os.cpu_count()} CPUs, "
             f"torch {torch.__version__}, Python {platform.python_version()}")
@@ -227,6 +259,7 @@ def write_report(results, path):
         lines.append("")
     if results.get("notes"):
         lines += ["## Notes", ""] + [f"- {note}" for note in results["notes"]] + [""]
+    lines += [block + "\n" for block in _kept_sections(path)]
     path.write_text("\n".join(lines))
 
 
