@@ -29,12 +29,15 @@ Usage::
 """
 
 import argparse
+import contextlib
 import datetime
+import fcntl
 import json
 import os
 import platform
 import statistics
 import sys
+import tempfile
 import time
 import warnings
 from pathlib import Path
@@ -120,14 +123,27 @@ def load():
     return json.loads(JSON.read_text()) if JSON.exists() else {"runs": []}
 
 
-def save_run(row):
-    results = load()  # re-read: runs of other seeds in parallel processes are kept
-    results["runs"] = [r for r in results["runs"]
-                       if (r["task"], r["seed"], r["library"]) != (row["task"], row["seed"], row["library"])]
-    results["runs"].append(row)
-    results["runs"].sort(key=lambda r: (r["task"], r["seed"], r["library"]))
+@contextlib.contextmanager
+def _locked():
+    """Serialise the read-modify-write of the JSON between parallel runs."""
     JSON.parent.mkdir(parents=True, exist_ok=True)
-    JSON.write_text(json.dumps(results, indent=1))
+    with open(Path(tempfile.gettempdir()) / "skgates_tabnet_paper.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(lock, fcntl.LOCK_UN)
+
+
+def save_run(row):
+    with _locked():
+        results = load()  # re-read: runs of other seeds in parallel processes are kept
+        results["runs"] = [r for r in results["runs"] if (r["task"], r["seed"], r["library"])
+                           != (row["task"], row["seed"], row["library"])]
+        results["runs"].append(row)
+        results["runs"].sort(key=lambda r: (r["task"], r["seed"], r["library"]))
+        JSON.write_text(json.dumps(results, indent=1))
+        write_report(results)
     return results
 
 
@@ -209,10 +225,10 @@ def main(argv=None):
     torch.set_num_threads(1)
     command = "python benchmarks/bench_tabnet_paper.py " + " ".join(
         argv if argv is not None else sys.argv[1:])
-    results = load()
-    results.setdefault("commands", []).append(command)
-    JSON.parent.mkdir(parents=True, exist_ok=True)
-    JSON.write_text(json.dumps(results, indent=1))
+    with _locked():
+        results = load()
+        results.setdefault("commands", []).append(command)
+        JSON.write_text(json.dumps(results, indent=1))
     machine = (f"{platform.machine()}, {os.cpu_count()} CPUs, torch {torch.__version__}, "
                f"Python {platform.python_version()}")
     for seed in [int(s) for s in args.seeds.split(",")]:
@@ -224,7 +240,7 @@ def main(argv=None):
                                "%Y-%m-%d %H:%M UTC"),
                            load=os.getloadavg()[0], machine=machine)
                 print(json.dumps(row), flush=True)
-                write_report(save_run(row))
+                save_run(row)
 
 
 if __name__ == "__main__":
