@@ -131,9 +131,9 @@ def export(estimator, path, *, format="torch"):
                               "(pip install onnx); format='torch' needs nothing more.") from error
         outputs = ["output"] if not isinstance(serving.output, _TaskSoftmax) else [
             f"output_{t}" for t in range(len(serving.output.sizes))]
+        axes = {name: {0: "rows"} for name in ["X", *outputs]}
         torch.onnx.export(serving, example, path, input_names=["X"], output_names=outputs,
-                          dynamic_axes={"X": {0: "rows"}, **{name: {0: "rows"} for name in outputs}},
-                          dynamo=False)
+                          dynamic_axes=axes, dynamo=False)
     return path
 
 
