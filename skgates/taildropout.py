@@ -61,7 +61,11 @@ class TailDropoutRanker(SelectorMixin, BaseNetworkEstimator, BaseEstimator):
     ``knee_tolerance`` (5 %) of the total drop from no column to the best
     prefix, i.e. the shortest prefix that earns 95 % of the loss reduction
     the best prefix earns (as PCA users keep the components that explain 95 %
-    of the variance).
+    of the variance). The knee is then capped at the number of columns whose
+    Shapley value stands out from the crowd (more than ``min_credit_z``
+    robust standard deviations above the median Shapley value), so a scree
+    that keeps sinking slowly as noise columns join does not drag the knee
+    into the noise.
 
     Parameters
     ----------
@@ -78,6 +82,15 @@ class TailDropoutRanker(SelectorMixin, BaseNetworkEstimator, BaseEstimator):
     knee_tolerance : float in [0, 1], default=0.05
         Fraction of the total loss drop ``scree_[0] - min(scree_)`` that the
         knee may leave unearned (0 picks the best prefix itself).
+    min_credit_z : float or None, default=2.5
+        The cap on the knee: a column counts when its Shapley value exceeds
+        the median Shapley value of all columns by ``min_credit_z`` times
+        their robust standard deviation (1.4826 times their median absolute
+        deviation), and ``n_features_`` is at most the number of columns that
+        count (at least 1). The median and MAD describe a column that earns
+        nothing when at least half the columns earn nothing, the usual case
+        when one looks for the columns that matter; with fewer than 10 columns
+        there is no cap. None turns it off.
     n_rounds : int, default=2
         Scouting rounds; rounds after the first draw orders biased towards
         the previous round's ranking.
@@ -208,6 +221,7 @@ class TailDropoutRanker(SelectorMixin, BaseNetworkEstimator, BaseEstimator):
         "class_weight": BaseNetworkEstimator._class_weight_constraint,
         "n_repeats": [Interval(Integral, 1, None, closed="left")],
         "knee_tolerance": [Interval(Real, 0, 1, closed="both")],
+        "min_credit_z": [Interval(Real, 0, None, closed="left"), None],
         "cv": [StrOptions({"auto"}), Interval(Integral, 1, None, closed="left"), "cv_object"],
         "n_rounds": [Interval(Integral, 1, None, closed="left")],
         "order_bias": [Interval(Real, 0, np.inf, closed="left")],
@@ -223,6 +237,7 @@ class TailDropoutRanker(SelectorMixin, BaseNetworkEstimator, BaseEstimator):
         p=0.5,
         n_repeats=8,
         knee_tolerance=0.05,
+        min_credit_z=2.5,
         cv="auto",
         n_rounds=2,
         order_bias=3.0,
@@ -252,6 +267,7 @@ class TailDropoutRanker(SelectorMixin, BaseNetworkEstimator, BaseEstimator):
         self.p = p
         self.n_repeats = n_repeats
         self.knee_tolerance = knee_tolerance
+        self.min_credit_z = min_credit_z
         self.cv = cv
         self.n_rounds = n_rounds
         self.order_bias = order_bias
@@ -319,7 +335,7 @@ class TailDropoutRanker(SelectorMixin, BaseNetworkEstimator, BaseEstimator):
         self.ranking_ = np.empty(len(order), dtype=np.int64)
         self.ranking_[order] = np.arange(1, len(order) + 1)
         self.scree_ = scree_rows @ weights / weights.sum()
-        self.n_features_ = self._choose_k(self.scree_)
+        self.n_features_ = self._choose_k(self.scree_, shapley, order)
         self.history_ = history_frame(self.net_.history)
 
     def _n_splits(self, n_samples):
@@ -413,15 +429,26 @@ class TailDropoutRanker(SelectorMixin, BaseNetworkEstimator, BaseEstimator):
             np.add.at(total_sq, columns, gains ** 2 * weights)
         return total, total_sq, self.n_repeats * weights.sum()
 
-    def _choose_k(self, scree):
-        """``n_features_to_select``, or the knee of the scree curve ``(d + 1,)``."""
+    def _choose_k(self, scree, shapley, order):
+        """``n_features_to_select``, or the knee of the scree curve ``(d + 1,)`` capped
+        by the number of columns whose Shapley value stands out from the crowd."""
         d = len(scree) - 1
         k = self.n_features_to_select
         if k is not None:
             return int(k) if isinstance(k, Integral) else max(1, int(round(k * d)))
         best = scree.min()
         close = scree[1:] - best <= self.knee_tolerance * (scree[0] - best)
-        return int(np.argmax(close)) + 1
+        knee = int(np.argmax(close)) + 1
+        if self.min_credit_z is None or d < 10:
+            return knee
+        # Most columns earn nothing, so the median and MAD of all Shapley values
+        # describe a column without signal.
+        center = np.median(shapley)
+        spread = 1.4826 * np.median(np.abs(shapley - center))
+        if not spread > 0:
+            return knee
+        standing_out = int(np.count_nonzero(shapley > center + self.min_credit_z * spread))
+        return max(1, min(knee, standing_out))
 
     # ------------------------------------------------------------ the bridge
     def _check_params(self, n_features):
