@@ -103,8 +103,8 @@ Findings: the step is many small operators; the matrix products, elementwise pro
 and the ghost batch norms (forward and backward) take the largest shares. sparsemax's
 forward is about 15% of the step and its sort about 7-8%: the sort does not dominate.
 A sort-free sparsemax (Michelot's iteration, exact after a few passes) spends as much CPU
-as the sorting one at this size (1024 x 20 scores: each of its passes costs about what
-the small sort costs), and the step times of the two are level within the load's noise,
+as the sorting one at this size (1024 x 20 scores: its few passes of small elementwise
+operators and reductions cost as much as the small sort they replace), and the step times of the two are level within the load's noise,
 so skgates keeps the sorting sparsemax (one graph for `torch.compile`, no
 data-dependent loop, no device synchronisation per iteration on a GPU). Further eager
 speed has to come from fewer, larger operators (fusing the ghost batch norm with the
@@ -131,6 +131,7 @@ def main(argv=None):
     steps(10)  # warm-up
     _, averages, total, by_key = profiled(steps, args.steps)
     emit(f"\n1. Profile of {args.steps} eager training steps (self CPU {total / 1e3:.0f} ms in all):")
+    emit("")
     emit("| operator | self CPU % | calls |")
     emit("| --- | --- | --- |")
     for e in sorted(averages, key=lambda e: -e.self_cpu_time_total)[: args.rows]:
@@ -159,6 +160,7 @@ def main(argv=None):
     names = list(variants)
     ratios = [a / b for a, b in zip(times[names[0]], times[names[1]])]
     emit(f"\n2. Step time, {args.rounds} interleaved rounds:")
+    emit("")
     emit("| sparsemax | median ms/step | median sparsemax forward CPU ms/step |")
     emit("| --- | --- | --- |")
     for name in names:
