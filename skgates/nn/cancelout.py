@@ -146,9 +146,13 @@ class CancelOutNetwork(nn.Module):
         self.n_shadows = check_int(n_shadows, "n_shadows", 0, self.gate.weight.numel() - 1)
 
     def forward(self, x):
+        return self.body(self.gate(self.contractive_input(x)))
+
+    def contractive_input(self, x):
+        """``x`` with zeros for the shadow inputs when it holds only the real columns."""
         if self.n_shadows and x.shape[-1] == self.gate.weight.numel() - self.n_shadows:
             x = torch.cat([x, x.new_zeros(*x.shape[:-1], self.n_shadows)], dim=-1)
-        return self.body(self.gate(x))
+        return x
 
     def penalty(self):
         """The gate's sparsity penalty."""

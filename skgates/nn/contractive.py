@@ -82,6 +82,11 @@ elementwise leaf: ``contractive_elementwise = True``
     ``forward`` applies one scalar function to every entry; its derivative is
     taken by a forward-mode product.
 
+input hook (optional, on the module given): ``contractive_input(X)``
+    Returns the batch the chain reads when ``forward`` first completes its
+    input. Example: :class:`skgates.nn.CancelOutNetwork` appends zeros for
+    its shadow inputs to a batch of real columns.
+
 A module that declares no role, or a container with a step that is no part
 of the protocol, is not a chain; its penalty is computed by ``"autodiff"``
 or ``"projection"`` (exact, or an unbiased estimate, at a higher cost).
@@ -467,6 +472,9 @@ def jacobian_sq_norms(module, X, layers, method="auto", n_projections=1):
 def _sq_norms(module, X, layers, method, n_projections):
     """``(norms, method used)``; see :func:`jacobian_sq_norms`."""
     names = resolve_layers(module, layers)
+    complete_input = getattr(module, "contractive_input", None)
+    if callable(complete_input):
+        X = complete_input(X)
     automatic = method == "auto"
     method = _pick_method(module, names, method)
     if method == "closed_form":
