@@ -169,7 +169,9 @@ def section(results):
         "momentum=0.3, batch_size=3000, virtual_batch_size=100, lr=0.02, max_epochs=1000, "
         "early_stopping=True, n_iter_no_change=60, scoring=\"roc_auc\", "
         "callbacks=[LRScheduler(policy=torch.optim.lr_scheduler.StepLR, step_size=60, gamma=0.7)])` "
-        "and `fit(X, y, X_val=X_val, y_val=y_val)`.",
+        "and `fit(X, y, X_val=X_val, y_val=y_val)`. Early stopping differs in one detail: "
+        "skgates' (skorch's `EarlyStopping`) counts an epoch as better only when the validation "
+        "AUC rises by more than 1e-4 relative, pytorch-tabnet's by any amount.",
         "",
         "| task | paper | skgates AUC | pytorch-tabnet AUC | skgates - peer (paired median) "
         "| seeds | skgates epochs (best) | peer epochs (best) | skgates s | peer s "
