@@ -117,7 +117,7 @@ def run_peer(task, seed, max_epochs):
 
 LIBRARIES = {"skgates": run_skgates, "pytorch-tabnet": run_peer,
              # ablation: the protocol with both libraries' default batch-norm momentum
-             "skgates, momentum 0.02": lambda task, seed, max_epochs: run_skgates(
+             "skgates-momentum-0.02": lambda task, seed, max_epochs: run_skgates(
                  task, seed, max_epochs, momentum=0.02)}
 
 
