@@ -243,7 +243,7 @@ def write_report(results, path):
         s = results["syn_settings"]
         peer = any("peer_auc" in r for r in results["syn"])
         lines += [
-            "## Syn1-Syn6 test AUC (paper hyperparameters)", "",
+            "## Syn1-Syn6 test AUC (paper hyperparameters, reduced budget, momentum 0.02)", "",
             f"Command: `{s['command']}` ({s['threads']} torch thread(s), max {s['max_epochs']} epochs, "
             f"early stopping patience {s['patience']}, lr x0.7 every {s['decay_every']} epochs).", "",
             "| task | paper TabNet | skgates | skgates s (epochs) |" + (" pytorch-tabnet | peer s (epochs) |" if peer else ""),
