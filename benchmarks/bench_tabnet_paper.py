@@ -26,6 +26,9 @@ Usage::
     nohup nice -n 10 python benchmarks/bench_tabnet_paper.py --seeds 1 > paper1.log 2>&1 &
     python benchmarks/bench_tabnet_paper.py --seeds 2,3 --tasks syn4,syn5
     python benchmarks/bench_tabnet_paper.py --report     # rewrite the section only
+
+A (task, seed, library) the JSON already holds is skipped (``--rerun`` runs it again), so
+parallel or restarted runs over overlapping seeds and tasks do not repeat work.
 """
 
 import argparse
@@ -252,6 +255,8 @@ def main(argv=None):
                         help="comma-separated, of: " + "; ".join(LIBRARIES))
     parser.add_argument("--max-epochs", type=int, default=1000)
     parser.add_argument("--report", action="store_true", help="only rewrite the report section")
+    parser.add_argument("--rerun", action="store_true",
+                        help="run (task, seed, library) triples the JSON already holds (default: skip)")
     args = parser.parse_args(argv)
     if args.report:
         write_report(load())
@@ -268,6 +273,10 @@ def main(argv=None):
     for seed in [int(s) for s in args.seeds.split(",")]:
         for task in args.tasks.split(","):
             for library in args.libraries.split(","):
+                done = {(r["task"], r["seed"], r["library"]) for r in load()["runs"]}
+                if not args.rerun and (task, seed, library) in done:
+                    print(f"{task} seed {seed} {library}: already in {JSON.name}, skipped", flush=True)
+                    continue
                 row = LIBRARIES[library](task, seed, args.max_epochs)
                 row.update(task=task, seed=seed, library=library, max_epochs=args.max_epochs,
                            date=datetime.datetime.now(datetime.timezone.utc).strftime(
