@@ -74,6 +74,7 @@ from threadpoolctl import threadpool_limits
 
 from skgates.datasets import (
     SYN_NAMES,
+    fdr_and_power,
     load_cancer_with_probes,
     load_wine_with_probes,
     make_friedman1_with_noise,
@@ -196,14 +197,9 @@ def decision_metrics(selected, relevant, n_features):
     selected = np.asarray(selected, dtype=bool).ravel()
     if selected.shape != (n_features,):
         raise ValueError(f"selected mask has shape {selected.shape}, expected ({n_features},).")
-    chosen = set(np.flatnonzero(selected).tolist())
-    truth = set(np.asarray(relevant).tolist())
-    n_selected = len(chosen)
-    false = len(chosen - truth)
-    return {"n_selected": n_selected,
-            "fdr": false / n_selected if n_selected else 0.0,
-            "power": len(chosen & truth) / len(truth),
-            "selected": sorted(chosen)}
+    n_selected, fdr, power = fdr_and_power(selected, relevant)
+    return {"n_selected": n_selected, "fdr": fdr, "power": power,
+            "selected": np.flatnonzero(selected).tolist()}
 
 
 def _to_builtin(value):

@@ -25,16 +25,10 @@ import numpy as np
 import torch
 
 from skgates import CancelOutSelector
-from skgates.datasets import make_syn
+from skgates.datasets import fdr_and_power, make_syn
 
 ROOT = Path(__file__).resolve().parent.parent
 N_CHUNKS, CHUNK_ROWS, N_NOISE = 10, 300, 20
-
-
-def decision(mask, relevant):
-    kept = int(mask.sum())
-    true = int(mask[relevant].sum())
-    return kept, true / len(relevant), 0.0 if kept == 0 else (kept - true) / kept
 
 
 def run(seeds, epochs_grid):
@@ -74,13 +68,13 @@ def report(rows, relevant, seeds):
     ]
     for how in dict.fromkeys(how for how, *_ in rows):
         mine = [(seed, mask, sec) for h, seed, mask, sec in rows if h == how]
-        stats = [decision(mask, relevant) for _, mask, _ in mine]
+        stats = [fdr_and_power(mask, relevant) for _, mask, _ in mine]
         same = sum(np.array_equal(mask, fit_support[seed]) for seed, mask, _ in mine)
         lines.append(
             f"| {how} | {statistics.median(s[0] for s in stats):.0f} "
-            f"| {statistics.median(s[1] for s in stats):.2f} "
             f"| {statistics.median(s[2] for s in stats):.2f} "
-            f"| {statistics.mean(s[2] for s in stats):.2f} "
+            f"| {statistics.median(s[1] for s in stats):.2f} "
+            f"| {statistics.mean(s[1] for s in stats):.2f} "
             f"| {same}/{len(mine)} | {statistics.median(s for *_, s in mine):.1f} |"
         )
     return "\n".join(lines) + "\n"

@@ -30,7 +30,7 @@ import numpy as np
 import torch
 
 from skgates import TailDropoutRanker
-from skgates.datasets import SYN_NAMES, load_cancer_with_probes, make_madelon_like, make_syn
+from skgates.datasets import SYN_NAMES, fdr_and_power, load_cancer_with_probes, make_madelon_like, make_syn
 
 ROOT = Path(__file__).resolve().parent.parent
 RESULTS = ROOT / "benchmarks" / "results" / "taildropout_k.json"
@@ -61,21 +61,22 @@ def fit_one(name, seed):
     }
 
 
-def decision(selected, relevant):
-    selected, relevant = set(selected), set(relevant)
-    true = len(selected & relevant)
-    return true / len(relevant), 0.0 if not selected else (len(selected) - true) / len(selected)
+def power_and_fdr(record, k):
+    """Power and FDR of the first ``k`` columns of a stored fit's order."""
+    support = np.zeros(len(record["order"]), dtype=bool)
+    support[record["order"][:k]] = True
+    _, fdr, power = fdr_and_power(support, record["relevant"])
+    return power, fdr
 
 
 def current_rule(record):
     """``n_features_`` that this version of ``TailDropoutRanker`` picks from a stored fit."""
-    return TailDropoutRanker()._choose_k(np.asarray(record["scree"]), np.asarray(record["shapley"]),
-                                         np.asarray(record["order"]))
+    return TailDropoutRanker()._choose_k(np.asarray(record["scree"]), np.asarray(record["shapley"]))
 
 
 def knee_only(record):
     return TailDropoutRanker(min_credit_z=None)._choose_k(
-        np.asarray(record["scree"]), np.asarray(record["shapley"]), np.asarray(record["order"]))
+        np.asarray(record["scree"]), np.asarray(record["shapley"]))
 
 
 def report(records):
@@ -101,7 +102,7 @@ def report(records):
         truth = len(mine[0]["relevant"])
         ks = [current_rule(r) for r in mine]
         knees = [knee_only(r) for r in mine]
-        stats = [decision(r["order"][:k], r["relevant"]) for r, k in zip(mine, ks)]
+        stats = [power_and_fdr(r, k) for r, k in zip(mine, ks)]
         lines.append(
             f"| {task} | {truth} | {statistics.median(ks):.0f} ({min(ks)}-{max(ks)}) "
             f"| {sum(abs(k - truth) <= 1 for k in ks)}/{len(ks)} "

@@ -329,7 +329,7 @@ class CancelOutSelector(SelectorMixin, BaseNetworkEstimator, BaseEstimator):
             self.shadow_columns_ = order[: self.n_shadows_].numpy()
         columns = torch.as_tensor(self.shadow_columns_, device=data.X.device)
         rows = torch.randperm(len(data.X)).to(data.X.device)
-        shadowed = TrainingData(torch.cat([data.X, data.X[:, columns][rows]], dim=1),
+        shadowed = TrainingData(torch.cat([data.X, data.X[rows[:, None], columns]], dim=1),
                                 data.y, data.weights, data.codes)
         shadowed.held_out = data.held_out
         return shadowed

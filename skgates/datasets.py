@@ -238,6 +238,38 @@ def make_friedman1_with_noise(n_samples=2000, n_noise=95, noise=1.0, random_stat
     return X, y, np.arange(5)
 
 
+def fdr_and_power(support, relevant):
+    """Number kept, false discovery rate and power of a selected set.
+
+    Parameters
+    ----------
+    support : array-like of bool, shape (n_features,)
+        The selected columns (for example ``selector.get_support()``).
+    relevant : array-like of int
+        Indices of the columns that matter.
+
+    Returns
+    -------
+    n_selected : int
+    fdr : float
+        Selected irrelevant columns / selected columns; 0 when nothing is selected.
+    power : float
+        Selected relevant columns / relevant columns.
+
+    Examples
+    --------
+    >>> from skgates.datasets import fdr_and_power
+    >>> fdr_and_power([True, True, False, True], relevant=[0, 2])
+    (3, 0.6666666666666666, 0.5)
+    """
+    support = np.asarray(support, dtype=bool).ravel()
+    relevant = np.asarray(relevant, dtype=int)
+    n_selected = int(support.sum())
+    true = int(support[relevant].sum())
+    fdr = (n_selected - true) / n_selected if n_selected else 0.0
+    return n_selected, fdr, true / len(relevant)
+
+
 def precision_at_k(importances, relevant):
     """Fraction of the ``k = len(relevant)`` most important columns that are relevant."""
     k = len(relevant)

@@ -335,7 +335,7 @@ class TailDropoutRanker(SelectorMixin, BaseNetworkEstimator, BaseEstimator):
         self.ranking_ = np.empty(len(order), dtype=np.int64)
         self.ranking_[order] = np.arange(1, len(order) + 1)
         self.scree_ = scree_rows @ weights / weights.sum()
-        self.n_features_ = self._choose_k(self.scree_, shapley, order)
+        self.n_features_ = self._choose_k(self.scree_, shapley)
         self.history_ = history_frame(self.net_.history)
 
     def _n_splits(self, n_samples):
@@ -429,7 +429,7 @@ class TailDropoutRanker(SelectorMixin, BaseNetworkEstimator, BaseEstimator):
             np.add.at(total_sq, columns, gains ** 2 * weights)
         return total, total_sq, self.n_repeats * weights.sum()
 
-    def _choose_k(self, scree, shapley, order):
+    def _choose_k(self, scree, shapley):
         """``n_features_to_select``, or the knee of the scree curve ``(d + 1,)`` capped
         by the number of columns whose Shapley value stands out from the crowd."""
         d = len(scree) - 1

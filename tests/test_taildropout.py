@@ -174,19 +174,17 @@ def test_knee_dragged_into_the_noise_is_capped_by_the_columns_whose_credit_stand
     rng = np.random.RandomState(0)
     d = 100
     shapley = np.r_[0.03, 0.028, rng.normal(0.0002, 0.0001, d - 2)]
-    order = np.argsort(-shapley, kind="stable")
     scree = np.r_[0.69, 0.66, 0.63 - 0.0002 * np.arange(d - 1)]  # k = 0..d
-    knee_only = TailDropoutRanker(min_credit_z=None)._choose_k(scree, shapley, order)
+    knee_only = TailDropoutRanker(min_credit_z=None)._choose_k(scree, shapley)
     assert knee_only > 10
-    assert TailDropoutRanker()._choose_k(scree, shapley, order) == 2
+    assert TailDropoutRanker()._choose_k(scree, shapley) == 2
     # A column standing out of the null more weakly than min_credit_z does not count.
-    strict = TailDropoutRanker(min_credit_z=1e6)._choose_k(scree, shapley, order)
+    strict = TailDropoutRanker(min_credit_z=1e6)._choose_k(scree, shapley)
     assert strict == 1
 
 
 def test_knee_is_not_capped_with_fewer_than_ten_columns():
     shapley = np.array([0.3, 0.2, 0.1, 0.05, 0.01])
-    order = np.arange(5)
     scree = np.array([1.0, 0.7, 0.5, 0.4, 0.35, 0.34])
-    assert TailDropoutRanker()._choose_k(scree, shapley, order) == \
-        TailDropoutRanker(min_credit_z=None)._choose_k(scree, shapley, order) == 4
+    assert TailDropoutRanker()._choose_k(scree, shapley) == \
+        TailDropoutRanker(min_credit_z=None)._choose_k(scree, shapley) == 4
