@@ -78,10 +78,11 @@ Peer settings (chosen once here, not tuned per task):
 skgates methods, all at their defaults (which change as skgates changes: the
 report records the skgates version and commit of each run):
 
-- CancelOutSelector: rank = ``feature_importances_`` (gate values);
+- CancelOutSelector: rank = ``-ranking_`` (the selected columns by gate value,
+  then their substitutes, then the rest by gate value; ``credit_substitutes``);
   decision = ``get_support()`` (default threshold).
-- TailDropoutRanker: rank = ``-ranking_``; decision = ``get_support()`` (its
-  ``n_features_`` first columns).
+- TailDropoutRanker: rank = ``-ranking_`` (its ``order_``, substitutes
+  credited); decision = ``get_support()`` (its ``n_features_`` first columns).
 - Stability-CancelOut: ``StabilitySelector(CancelOutSelector(),
   n_resamples=STABILITY_RESAMPLES)``, otherwise defaults (threshold 0.75,
   ``n_features_per_fit="auto"``: bound on expected false selections <= 1);
@@ -297,7 +298,10 @@ def _stg(X, y, rs):
 
 def _cancelout(X, y, rs):
     selector = CancelOutSelector(random_state=rs).fit(X, y)
-    return {"importances": selector.feature_importances_, "selected": selector.get_support()}
+    # ranking_ orders the gates with the selected columns' substitutes credited.
+    return {"importances": -selector.ranking_.astype(np.float64),
+            "selected": selector.get_support(),
+            "substitutes": int(selector.substitutes_.sum())}
 
 
 def _taildropout_ranker(X, y, rs):
@@ -306,7 +310,7 @@ def _taildropout_ranker(X, y, rs):
     ranker = TailDropoutRanker(random_state=rs).fit(X, y)
     # The order sorts the Shapley values; -ranking_ is the same order with no ties among zeros.
     return {"importances": -ranker.ranking_.astype(np.float64), "chosen_k": int(ranker.n_features_),
-            "selected": ranker.get_support()}
+            "selected": ranker.get_support(), "substitutes": int(ranker.substitutes_.sum())}
 
 
 def _stability_cancelout(X, y, rs):

@@ -11,6 +11,7 @@ from sklearn.utils.validation import check_is_fitted
 
 from ._base import BaseNetworkEstimator, TrainingData, training_params
 from ._selection import check_max_features, resolve_threshold, support_mask
+from ._substitutes import credit_order, find_substitutes
 from .nn.cancelout import CancelOut, CancelOutNetwork
 from .nn.mlp import MLP
 
@@ -60,6 +61,16 @@ class CancelOutSelector(SelectorMixin, BaseNetworkEstimator, BaseEstimator):
         over small chunks (300 rows: three optimizer steps) barely moves the
         gates; ten passes over 10 chunks of 300 rows of Syn2 select what
         ``fit`` selects (``benchmarks/bench_stream.py``).
+    credit_substitutes : bool, default=True
+        Rank the *substitutes* of the selected columns right after them in
+        ``ranking_``: the columns that a linear regression on the selected
+        columns predicts better than chance (F-test of its ``R^2``,
+        Bonferroni over the columns tested, family-wise level 5%). The gates
+        credit one of two redundant copies of a signal; RandomForest and
+        Boruta credit both. Independent noise columns are credited with
+        probability at most 5% per fit (exactly for Gaussian columns). The
+        selection (``get_support``) is not changed; ``get_support() |
+        substitutes_`` is the all-relevant set. False ranks by the gates alone.
     max_features : int or None, default=None
         Select at most this many features, the most important first.
     class_weight : dict, "balanced" or None, default=None
@@ -132,7 +143,19 @@ class CancelOutSelector(SelectorMixin, BaseNetworkEstimator, BaseEstimator):
     Attributes
     ----------
     feature_importances_ : ndarray of shape (n_features_in_,)
-        The learned gate values ``g(w)`` in (0, 1).
+        The learned gate values ``g(w)`` in (0, 1): what the network uses.
+    ranking_ : ndarray of shape (n_features_in_,)
+        ``ranking_[j]`` is the place of column ``j``, 1 = best: the selected
+        columns by gate, then their substitutes by ``R^2`` (with
+        ``credit_substitutes``), then the other columns by gate.
+    substitutes_ : ndarray of bool, shape (n_features_in_,)
+        Unselected columns that the selected ones predict (see
+        ``credit_substitutes``; all False when it is off or when there are
+        too few rows for the test). Computed when training ends, from the
+        selection and the rows of that ``fit`` (or ``partial_fit`` chunk).
+    substitution_r2_ : ndarray of shape (n_features_in_,)
+        Each column's ``R^2`` on the selected columns (1 for the selected
+        ones, NaN when ``credit_substitutes`` is off).
     shadow_importances_ : ndarray of shape (n_shadows_,)
         The gate values of the shadow columns.
     shadow_columns_ : ndarray of shape (n_shadows_,)
@@ -193,6 +216,7 @@ class CancelOutSelector(SelectorMixin, BaseNetworkEstimator, BaseEstimator):
         "gate_lr_scale": [Interval(Real, 0, np.inf, closed="neither")],
         "n_shadows": [StrOptions({"auto"}), Interval(Integral, 0, None, closed="left")],
         "partial_fit_epochs": [Interval(Integral, 1, None, closed="left")],
+        "credit_substitutes": ["boolean"],
         # lambda_1, lambda_2, gate_activation, gate_init, hidden_layer_sizes and activation
         # are checked by the layers they configure (skgates.nn.CancelOut, skgates.nn.MLP).
     }
@@ -205,6 +229,7 @@ class CancelOutSelector(SelectorMixin, BaseNetworkEstimator, BaseEstimator):
         max_features=None,
         n_shadows="auto",
         partial_fit_epochs=10,
+        credit_substitutes=True,
         class_weight=None,
         lambda_1=0.003,
         lambda_2=0.0,
@@ -235,6 +260,7 @@ class CancelOutSelector(SelectorMixin, BaseNetworkEstimator, BaseEstimator):
         self.max_features = max_features
         self.n_shadows = n_shadows
         self.partial_fit_epochs = partial_fit_epochs
+        self.credit_substitutes = credit_substitutes
         self.class_weight = class_weight
         self.lambda_1 = lambda_1
         self.lambda_2 = lambda_2
@@ -299,6 +325,7 @@ class CancelOutSelector(SelectorMixin, BaseNetworkEstimator, BaseEstimator):
     # ------------------------------------------------------------- the bridge
     def _check_params(self, n_features):
         check_max_features(self.max_features, n_features, type(self).__name__)
+        resolve_threshold(self.threshold, np.zeros(1), 0.5)  # a bad string fails before training
         self.n_shadows_ = n_features if self.n_shadows == "auto" else int(self.n_shadows)
 
     def _build_module(self, n_features, n_outputs):
@@ -317,6 +344,17 @@ class CancelOutSelector(SelectorMixin, BaseNetworkEstimator, BaseEstimator):
 
     def _train_net(self, net, data, epochs):
         super()._train_net(net, self._with_shadows(data), epochs)
+
+    def _after_training(self, data, first_call):
+        sources = np.flatnonzero(self._get_support_mask())
+        if self.credit_substitutes:
+            r2, substitutes = find_substitutes(data.X, data.weights, sources)
+        else:
+            r2, substitutes = np.full(self.n_features_in_, np.nan), np.zeros(self.n_features_in_, bool)
+        self.substitution_r2_, self.substitutes_ = r2, substitutes
+        order = credit_order(self.feature_importances_, sources, np.nan_to_num(r2), substitutes)
+        self.ranking_ = np.empty(self.n_features_in_, dtype=np.int64)
+        self.ranking_[order] = np.arange(1, self.n_features_in_ + 1)
 
     def _with_shadows(self, data):
         """``data`` with its shadow columns appended (drawn from torch's seeded RNG)."""

@@ -15,6 +15,7 @@ from sklearn.utils.validation import check_is_fitted
 from ._base import BaseNetworkEstimator, history_frame, training_params
 from ._net import HeldOutRows
 from ._seeding import draw_seed, torch_seeded
+from ._substitutes import credit_order, find_substitutes
 from .nn.mlp import MLP
 from .nn.taildropout import TailDropoutRankerNetwork
 
@@ -67,6 +68,12 @@ class TailDropoutRanker(SelectorMixin, BaseNetworkEstimator, BaseEstimator):
     that keeps sinking slowly as noise columns join does not drag the knee
     into the noise.
 
+    Columns that stand out may have redundant copies that the network did not
+    need (their Shapley value is shared with, or lost to, the copy it used).
+    With ``credit_substitutes`` the committed order puts, right after the
+    columns that stand out by ``2 * min_credit_z``, the columns that those
+    predict better than chance, then the others.
+
     Parameters
     ----------
     task : {"auto", "classification", "regression"}, default="auto"
@@ -91,6 +98,18 @@ class TailDropoutRanker(SelectorMixin, BaseNetworkEstimator, BaseEstimator):
         nothing when at least half the columns earn nothing, the usual case
         when one looks for the columns that matter; with fewer than 10 columns
         there is no cap. None turns it off.
+    credit_substitutes : bool, default=True
+        Order the substitutes of the columns that stand out by twice
+        ``min_credit_z`` (the sources) right after the sources: the columns
+        that a linear regression on the sources predicts better than chance (F-test of its
+        ``R^2``, Bonferroni over the columns tested, family-wise level 5%),
+        by ``R^2``. A network credits one of two redundant copies of a
+        signal; RandomForest and Boruta credit both. Independent noise
+        columns are credited with probability at most 5% per fit (exactly for
+        Gaussian columns). The knee, still capped at the number of columns
+        that stand out by ``min_credit_z``, may then take a substitute where
+        it took a weak noise column. No effect when ``min_credit_z`` is None
+        or with fewer than 10 columns; False orders by Shapley value alone.
     n_rounds : int, default=2
         Scouting rounds; rounds after the first draw orders biased towards
         the previous round's ranking.
@@ -164,7 +183,14 @@ class TailDropoutRanker(SelectorMixin, BaseNetworkEstimator, BaseEstimator):
         (the convention of :class:`~sklearn.feature_selection.RFE`; here every
         column has its own place).
     order_ : ndarray of shape (n_features_in_,)
-        Column indices, best first (``order_[ranking_ - 1] == arange``).
+        Column indices, best first (``order_[ranking_ - 1] == arange``): the
+        sources by Shapley value, their substitutes by ``R^2`` (with
+        ``credit_substitutes``), the rest by Shapley value.
+    substitutes_ : ndarray of bool, shape (n_features_in_,)
+        The columns credited as substitutes (see ``credit_substitutes``).
+    substitution_r2_ : ndarray of shape (n_features_in_,)
+        Each column's ``R^2`` on the sources (1 for those; NaN when nothing
+        was credited).
     feature_importances_ : ndarray of shape (n_features_in_,)
         The Shapley estimate of each column: the mean drop of the held-out
         loss (cross-entropy, or squared error of the standardised targets)
@@ -222,6 +248,7 @@ class TailDropoutRanker(SelectorMixin, BaseNetworkEstimator, BaseEstimator):
         "n_repeats": [Interval(Integral, 1, None, closed="left")],
         "knee_tolerance": [Interval(Real, 0, 1, closed="both")],
         "min_credit_z": [Interval(Real, 0, None, closed="left"), None],
+        "credit_substitutes": ["boolean"],
         "cv": [StrOptions({"auto"}), Interval(Integral, 1, None, closed="left"), "cv_object"],
         "n_rounds": [Interval(Integral, 1, None, closed="left")],
         "order_bias": [Interval(Real, 0, np.inf, closed="left")],
@@ -238,6 +265,7 @@ class TailDropoutRanker(SelectorMixin, BaseNetworkEstimator, BaseEstimator):
         n_repeats=8,
         knee_tolerance=0.05,
         min_credit_z=2.5,
+        credit_substitutes=True,
         cv="auto",
         n_rounds=2,
         order_bias=3.0,
@@ -268,6 +296,7 @@ class TailDropoutRanker(SelectorMixin, BaseNetworkEstimator, BaseEstimator):
         self.n_repeats = n_repeats
         self.knee_tolerance = knee_tolerance
         self.min_credit_z = min_credit_z
+        self.credit_substitutes = credit_substitutes
         self.cv = cv
         self.n_rounds = n_rounds
         self.order_bias = order_bias
@@ -316,7 +345,7 @@ class TailDropoutRanker(SelectorMixin, BaseNetworkEstimator, BaseEstimator):
             logits = -self.order_bias * ranks / max(d - 1, 1)
         self.net_ = nets[-1]
         variance = np.maximum(total_sq / count - shapley ** 2, 0.0)
-        order = np.lexsort((np.arange(d), -shapley))
+        order = self._credited_order(data, shapley)
         # Commit: the last fold's network goes on training with TailDropout over this one order.
         module = self.net_.module_
         held_out = data.rows(valid_rows)
@@ -429,6 +458,37 @@ class TailDropoutRanker(SelectorMixin, BaseNetworkEstimator, BaseEstimator):
             np.add.at(total_sq, columns, gains ** 2 * weights)
         return total, total_sq, self.n_repeats * weights.sum()
 
+    def _standing_out(self, shapley, scale=1.0):
+        """Mask of the columns whose Shapley value stands out by ``scale * min_credit_z``
+        robust standard deviations, or None (no cap)."""
+        if self.min_credit_z is None or len(shapley) < 10:
+            return None
+        # Most columns earn nothing, so the median and MAD of all Shapley values
+        # describe a column without signal.
+        center = np.median(shapley)
+        spread = 1.4826 * np.median(np.abs(shapley - center))
+        if not spread > 0:
+            return None
+        return shapley > center + scale * self.min_credit_z * spread
+
+    def _credited_order(self, data, shapley):
+        """The columns that stand out, their substitutes, the rest (see ``credit_substitutes``).
+
+        Only columns that stand out twice as far (``2 * min_credit_z``) earn
+        credit for their substitutes: among hundreds of noise columns a few
+        pass ``min_credit_z``, and a noise source would promote nothing but
+        would sit above every substitute.
+        """
+        d = len(shapley)
+        standing_out = self._standing_out(shapley, scale=2.0) if self.credit_substitutes else None
+        if standing_out is None or not standing_out.any():
+            self.substitution_r2_ = np.full(d, np.nan)
+            self.substitutes_ = np.zeros(d, dtype=bool)
+            return np.lexsort((np.arange(d), -shapley))
+        sources = np.flatnonzero(standing_out)
+        self.substitution_r2_, self.substitutes_ = find_substitutes(data.X, data.weights, sources)
+        return credit_order(shapley, sources, self.substitution_r2_, self.substitutes_)
+
     def _choose_k(self, scree, shapley):
         """``n_features_to_select``, or the knee of the scree curve ``(d + 1,)`` capped
         by the number of columns whose Shapley value stands out from the crowd."""
@@ -439,16 +499,10 @@ class TailDropoutRanker(SelectorMixin, BaseNetworkEstimator, BaseEstimator):
         best = scree.min()
         close = scree[1:] - best <= self.knee_tolerance * (scree[0] - best)
         knee = int(np.argmax(close)) + 1
-        if self.min_credit_z is None or d < 10:
+        standing_out = self._standing_out(shapley)
+        if standing_out is None:
             return knee
-        # Most columns earn nothing, so the median and MAD of all Shapley values
-        # describe a column without signal.
-        center = np.median(shapley)
-        spread = 1.4826 * np.median(np.abs(shapley - center))
-        if not spread > 0:
-            return knee
-        standing_out = int(np.count_nonzero(shapley > center + self.min_credit_z * spread))
-        return max(1, min(knee, standing_out))
+        return max(1, min(knee, int(np.count_nonzero(standing_out))))
 
     # ------------------------------------------------------------ the bridge
     def _check_params(self, n_features):

@@ -367,6 +367,8 @@ def test_bad_parameters_are_named(small, params, message):
 
 def test_bad_threshold_string_is_named(small):
     X, y = small
-    selector = CancelOutSelector(threshold="average", max_epochs=1).fit(X, y)
+    with pytest.raises(ValueError, match="threshold 'average' is not understood"):
+        CancelOutSelector(threshold="average", max_epochs=1).fit(X, y)
+    selector = CancelOutSelector(max_epochs=1).fit(X, y).set_params(threshold="average")
     with pytest.raises(ValueError, match="threshold 'average' is not understood"):
         selector.transform(X)

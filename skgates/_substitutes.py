@@ -1,0 +1,127 @@
+"""Credit for redundant columns: the columns that a selection predicts are its substitutes.
+
+A network that sees two copies of a signal needs only one of them, so its
+gates (or Shapley values) credit one copy and leave the other with noise.
+RandomForest and Boruta credit both, because their splits are forced to use
+whichever copy is drawn. Here the copies are found after training: column
+``j`` is a *substitute* of the selected columns ``S`` when a linear regression
+of ``x_j`` on ``x_S`` explains significantly more than chance would, by the
+F-test of its ``R^2`` with a Bonferroni correction over the columns tested,
+family-wise level ``alpha``. Independent noise columns are credited with
+probability at most ``alpha`` (exactly so for Gaussian columns), so the credit
+does not let noise in; a column that is a (linear) function of the selected
+ones is credited, which is the all-relevant view of Boruta.
+
+The statistics come from one pass over the rows (weighted cross-products of
+the selected columns with every column), on the device the data live on, in
+float64 and in chunks of rows, so no ``n x d`` float64 copy is made.
+"""
+
+import numpy as np
+import torch
+from scipy.special import fdtrc
+
+_ROW_CHUNK = 16384
+
+
+def substitution_r2(X, weights, sources):
+    """Weighted ``R^2`` of every column regressed on the ``sources`` columns.
+
+    Parameters
+    ----------
+    X : torch.Tensor of shape (n_samples, n_features)
+    weights : torch.Tensor of shape (n_samples,)
+        Non-negative row weights.
+    sources : ndarray of int
+        The regressors (an intercept is always included).
+
+    Returns
+    -------
+    r2 : ndarray of shape (n_features,)
+        In [0, 1]; 1 for the sources themselves, 0 for constant columns.
+    rank : int
+        Rank of the sources' covariance (the regression's degrees of freedom).
+    n_effective : float
+        Kish's effective number of rows, ``(sum w)^2 / sum w^2``: the number
+        of rows for equal weights, unchanged when all weights are scaled.
+    """
+    sources = np.asarray(sources, dtype=np.int64)
+    w = weights.detach().to(torch.float64)
+    total = float(w.sum())
+    n_effective = total ** 2 / float((w ** 2).sum()) if total > 0 else 0.0
+    d = X.shape[1]
+    if len(sources) == 0 or total <= 0:
+        return np.zeros(d), 0, n_effective
+    index = torch.as_tensor(sources, device=X.device)
+    sums = torch.zeros(d, dtype=torch.float64, device=X.device)
+    squares = torch.zeros(d, dtype=torch.float64, device=X.device)
+    cross = torch.zeros(len(sources), d, dtype=torch.float64, device=X.device)
+    for start in range(0, len(X), _ROW_CHUNK):
+        rows = X[start:start + _ROW_CHUNK].detach().to(torch.float64)
+        w_rows = w[start:start + _ROW_CHUNK, None]
+        weighted = rows * w_rows
+        sums += weighted.sum(dim=0)
+        squares += (weighted * rows).sum(dim=0)
+        cross += weighted[:, index].T @ rows
+    mean = sums / total
+    # Covariances from the raw sums: the columns are standardised, so their means are
+    # about 0 and nothing cancels catastrophically.
+    cov = (cross / total - mean[index, None] * mean[None, :]).cpu().numpy()
+    var = (squares / total - mean ** 2).cpu().numpy()
+    cov_ss = cov[:, sources]
+    values, vectors = np.linalg.eigh((cov_ss + cov_ss.T) / 2)
+    keep = values > values.max() * len(sources) * np.finfo(np.float64).eps if values.max() > 0 \
+        else np.zeros(len(values), dtype=bool)
+    rank = int(keep.sum())
+    if rank == 0:
+        return np.zeros(d), 0, n_effective
+    # explained variance of column j: c_j^T C_SS^+ c_j, with the pseudo-inverse's spectrum
+    projected = (vectors[:, keep].T @ cov) / np.sqrt(values[keep])[:, None]
+    explained = (projected ** 2).sum(axis=0)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        r2 = np.where(var > 1e-12 * max(var.max(), 1e-300), explained / var, 0.0)
+    r2 = np.clip(r2, 0.0, 1.0)
+    r2[sources] = 1.0
+    return r2, rank, n_effective
+
+
+def find_substitutes(X, weights, sources, alpha=0.05):
+    """Columns outside ``sources`` that the sources predict significantly.
+
+    Returns
+    -------
+    r2 : ndarray of shape (n_features,)
+        As :func:`substitution_r2`.
+    substitutes : ndarray of bool, shape (n_features,)
+        ``R^2`` significant by the F-test at level ``alpha / n_tested``
+        (Bonferroni over the ``n_tested`` columns outside ``sources``).
+        All False when there are too few rows for the test (``n_effective``
+        must exceed the rank + 1).
+    """
+    r2, rank, n_effective = substitution_r2(X, weights, sources)
+    substitutes = np.zeros(X.shape[1], dtype=bool)
+    tested = np.setdiff1d(np.arange(X.shape[1]), sources)
+    dof = n_effective - rank - 1
+    if rank == 0 or dof <= 0 or len(tested) == 0:
+        return r2, substitutes
+    r2_tested = r2[tested]
+    with np.errstate(divide="ignore"):
+        f_statistic = (r2_tested / rank) / (1.0 - r2_tested) * dof
+    p_values = fdtrc(rank, dof, f_statistic)  # the F distribution's survival function
+    substitutes[tested] = p_values < alpha / len(tested)
+    return r2, substitutes
+
+
+def credit_order(scores, sources, r2, substitutes):
+    """The sources by score, then their substitutes by ``R^2``, then the rest by score.
+
+    Ties keep the earlier column.
+    """
+    scores = np.asarray(scores, dtype=np.float64)
+    d = len(scores)
+    source_mask = np.zeros(d, dtype=bool)
+    source_mask[np.asarray(sources, dtype=np.int64)] = True
+    substitute_mask = substitutes & ~source_mask
+    tier = np.where(source_mask, 0, np.where(substitute_mask, 1, 2))
+    within = np.where(substitute_mask, -r2, -scores)
+    return np.lexsort((np.arange(d), within, tier))
