@@ -7,7 +7,7 @@ from collections.abc import Mapping
 
 import torch
 from skorch import NeuralNet
-from skorch.callbacks import EarlyStopping
+from skorch.callbacks import EarlyStopping, GradientNormClipping
 from torch.utils.data import Subset
 
 
@@ -213,3 +213,55 @@ class PenalizedNet(NeuralNet):
 
     def torch_compile(self, module, name):
         return super().torch_compile(module, name) if name == "module" else module
+
+    def _set_training(self, training=True):
+        # skorch calls this before every batch, and ``Module.train`` walks every submodule
+        # (TabNet has about 80: a sizeable share of a small network's step), so a module
+        # already in the requested mode is left as it is.
+        for name in self._modules + self._criteria:
+            module = getattr(self, name + "_")
+            if isinstance(module, torch.nn.Module) and module.training != bool(training):
+                module.train(training)
+
+
+class ParameterListClipping(GradientNormClipping):
+    """skorch's :class:`~skorch.callbacks.GradientNormClipping` with less work per batch.
+
+    Clips the gradients of the net's learnable parameters
+    (``net.get_all_learnable_params()``) to total norm ``gradient_clip_value``
+    exactly as ``torch.nn.utils.clip_grad_norm_`` does (scale by
+    ``min(1, max_norm / (norm + 1e-6))``), but the parameter list is collected
+    once per training run (``on_train_begin``) instead of walking the modules
+    after every batch, and the 2-norm is taken of all gradients at once.
+
+    Parameters
+    ----------
+    gradient_clip_value : float or None, default=None
+        Largest total gradient norm; None disables clipping.
+    gradient_clip_norm_type : float, default=2
+        Order of the norm.
+    """
+
+    def on_train_begin(self, net, X=None, y=None, **kwargs):
+        self.params_ = [param for _, param in net.get_all_learnable_params()]
+
+    def on_train_end(self, net, X=None, y=None, **kwargs):
+        self.params_ = None  # no references to the parameters outside a training run
+
+    def on_grad_computed(self, net, named_parameters, **kwargs):
+        if self.gradient_clip_value is None:
+            return
+        params = getattr(self, "params_", None)
+        if params is None:
+            params = [param for _, param in named_parameters]
+        if float(self.gradient_clip_norm_type) != 2.0:
+            torch.nn.utils.clip_grad_norm_(params, self.gradient_clip_value,
+                                           self.gradient_clip_norm_type)
+            return
+        grads = [param.grad for param in params if param.grad is not None]
+        if not grads:
+            return
+        with torch.no_grad():
+            total = torch.linalg.vector_norm(torch.cat([grad.reshape(-1) for grad in grads]))
+            scale = torch.clamp(self.gradient_clip_value / (total + 1e-6), max=1.0)
+            torch._foreach_mul_(grads, scale)

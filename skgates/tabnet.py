@@ -16,10 +16,10 @@ from sklearn.base import (
 from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.class_weight import compute_class_weight
 from sklearn.utils.validation import _check_sample_weight, check_is_fitted, validate_data
-from skorch.callbacks import GradientNormClipping
 
 from ._base import BaseNetworkEstimator, training_params
 from ._categorical import CategoricalEncoder
+from ._net import ParameterListClipping
 from ._targets import (
     MultiTaskCrossEntropy, check_task_labels, encode_task_labels, label_columns,
     stack_labels, subset_accuracy, task_classes,
@@ -179,7 +179,7 @@ class _TabNetEstimator(BaseNetworkEstimator):
     def _default_callbacks(self):
         if self.clip_value is None:
             return []
-        return [("gradient_clipping", GradientNormClipping(gradient_clip_value=self.clip_value))]
+        return [("gradient_clipping", ParameterListClipping(gradient_clip_value=self.clip_value))]
 
     def _optimizer_options(self):
         # TabNet has ~50 small parameter tensors: the fused AdamW step is ~5x faster

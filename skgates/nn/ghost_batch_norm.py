@@ -89,47 +89,59 @@ class GhostBatchNorm1d(nn.Module):
             return torch.native_batch_norm(x, self.weight, self.bias, None, None, True, 0.0,
                                            self.eps)[0]
         n_full, rest = divmod(n, size)
+        counted_rest = rest if rest > 1 else 0  # a single row has no variance: it does not count
+        index, mean_weights, var_weights, eps_term, decay = self._chunk_constants(
+            n_full, counted_rest, x)
         # Virtual batch c holds rows c, c + n_full, c + 2 n_full, ...: then the view
         # (n_full * size, d) -> (size, n_full * d) is free and has one column per
-        # (chunk, feature), so a single batch-norm call normalises every full chunk.
-        columns = x[: n_full * size].reshape(size, n_full * d)
-        out, mean, inv_std = torch.native_batch_norm(columns, None, None, None, None, True, 0.0,
+        # (chunk, feature), so a single batch-norm call normalises every full chunk; the
+        # affine parameters, repeated per chunk (``index``), go into the same call.
+        columns = (x if rest == 0 else x[: n_full * size]).reshape(size, n_full * d)
+        weight, bias = ((self.weight, self.bias) if index is None
+                        else (self.weight.index_select(0, index), self.bias.index_select(0, index)))
+        out, mean, inv_std = torch.native_batch_norm(columns, weight, bias, None, None, True, 0.0,
                                                      self.eps)
-        out = torch.addcmul(self.bias, out.view(n_full * size, d), self.weight)
+        out = out.view(n_full * size, d)
         mean, inv_std = mean.view(n_full, d), inv_std.view(n_full, d)
         if rest:
             last, last_mean, last_inv_std = torch.native_batch_norm(
                 x[n_full * size:], self.weight, self.bias, None, None, True, 0.0, self.eps)
             out = torch.cat([out, last])
-            if rest > 1:  # a single row has no variance: it does not count
+            if counted_rest:
                 mean = torch.cat([mean, last_mean.view(1, d)])
                 inv_std = torch.cat([inv_std, last_inv_std.view(1, d)])
         if self.momentum > 0.0:
-            self._update_running_stats(mean, inv_std, n_full, rest if rest > 1 else 0)
+            # Sequential updates r <- (1 - m) r + m s_i over chunks i = 1..k, in closed form:
+            # r_k = (1 - m)^k r_0 + sum_i m (1 - m)^(k - i) s_i, with each chunk's unbiased
+            # variance n_i / (n_i - 1) * biased_var_i and biased_var = inv_std^-2 - eps.
+            with torch.no_grad():
+                self.running_mean.addmv_(mean.t(), mean_weights, beta=decay)
+                self.running_var.addmv_(inv_std.pow(-2).t(), var_weights, beta=decay).sub_(eps_term)
         return out
 
-    @torch.no_grad()
-    def _update_running_stats(self, mean, inv_std, n_full, rest):
-        """Sequential updates ``r <- (1 - m) r + m s_i`` over chunks ``i = 1..k``, in closed form.
+    def _chunk_constants(self, n_full, rest, like):
+        """Per-split constants: the affine index and the running-statistic weights.
 
-        ``r_k = (1 - m)^k r_0 + sum_i m (1 - m)^(k - i) s_i``, with each chunk's
-        unbiased variance ``n_i / (n_i - 1) * biased_var_i``.
+        Returns ``(index, mean_weights, var_weights, eps_term, decay)``: ``index``
+        repeats the ``d`` affine parameters once per full chunk (None for a
+        single chunk), the weights are ``m (1 - m)^(k - i)`` (times
+        ``n_i / (n_i - 1)`` for the variances), ``eps_term`` is ``eps`` times the
+        sum of the variance weights and ``decay`` is ``(1 - m)^k``. Cached per
+        split (a training run sees one or two), except while ``torch.compile``
+        traces (the graph folds them).
         """
-        mean_weights, var_weights, eps_term, decay = self._chunk_weights(n_full, rest, mean)
-        self.running_mean.addmv_(mean.t(), mean_weights, beta=decay)
-        # biased_var = inv_std^-2 - eps
-        self.running_var.addmv_(inv_std.pow(-2).t(), var_weights, beta=decay).sub_(eps_term)
-
-    def _chunk_weights(self, n_full, rest, like):
         key = (n_full, rest, like.dtype, like.device)
-        compiling = torch.compiler.is_compiling()  # compiled graphs fold these constants
-        cache = {} if compiling else self.__dict__.setdefault("_chunk_weight_cache", {})
+        compiling = torch.compiler.is_compiling()
+        cache = {} if compiling else self.__dict__.setdefault("_chunk_constant_cache", {})
         if key not in cache:
             counts = [self.virtual_batch_size] * n_full + ([rest] if rest else [])
             k, keep = len(counts), 1.0 - self.momentum
             weights = [self.momentum * keep ** (k - 1 - i) for i in range(k)]
             var_weights = [w * c / (c - 1) for w, c in zip(weights, counts)]
-            cache[key] = (torch.tensor(weights, dtype=like.dtype, device=like.device),
+            index = (None if n_full == 1 else
+                     torch.arange(self.num_features, device=like.device).repeat(n_full))
+            cache[key] = (index,
+                          torch.tensor(weights, dtype=like.dtype, device=like.device),
                           torch.tensor(var_weights, dtype=like.dtype, device=like.device),
                           self.eps * sum(var_weights), keep ** k)
         return cache[key]
