@@ -174,3 +174,12 @@ def test_training_mode_is_set_on_every_module():
     assert all(m.training for m in net.module_.modules())
     net._set_training(False)
     assert not any(m.training for m in net.module_.modules())
+
+
+@pytest.mark.parametrize("dim", [0, 1, -1])
+def test_sparsemax_of_a_3d_tensor_along_any_dim(dim):
+    torch.manual_seed(4)
+    z = torch.randn(4, 5, 6, **torch_double) * 2
+    moved = z.movedim(dim, -1)
+    expected = reference_sparsemax(moved.reshape(-1, moved.shape[-1])).reshape(moved.shape)
+    torch.testing.assert_close(sparsemax(z, dim=dim), expected.movedim(-1, dim))
