@@ -64,7 +64,8 @@ class CancelOutSelector(SelectorMixin, BaseNetworkEstimator, BaseEstimator):
     credit_substitutes : bool, default=True
         Rank the *substitutes* of the selected columns right after them in
         ``ranking_``: the columns that a linear regression on the selected
-        columns predicts better than chance (F-test of its ``R^2``,
+        columns (the most open gate's column when none is selected)
+        predicts better than chance (F-test of its ``R^2``,
         Bonferroni over the columns tested, family-wise level 5%). The gates
         credit one of two redundant copies of a signal; RandomForest and
         Boruta credit both. Independent noise columns are credited with
@@ -146,16 +147,17 @@ class CancelOutSelector(SelectorMixin, BaseNetworkEstimator, BaseEstimator):
         The learned gate values ``g(w)`` in (0, 1): what the network uses.
     ranking_ : ndarray of shape (n_features_in_,)
         ``ranking_[j]`` is the place of column ``j``, 1 = best: the selected
-        columns by gate, then their substitutes by ``R^2`` (with
-        ``credit_substitutes``), then the other columns by gate.
+        columns by gate (the most open one when none is selected), then
+        their substitutes by ``R^2`` (with ``credit_substitutes``), then the
+        other columns by gate.
     substitutes_ : ndarray of bool, shape (n_features_in_,)
         Unselected columns that the selected ones predict (see
         ``credit_substitutes``; all False when it is off or when there are
         too few rows for the test). Computed when training ends, from the
         selection and the rows of that ``fit`` (or ``partial_fit`` chunk).
     substitution_r2_ : ndarray of shape (n_features_in_,)
-        Each column's ``R^2`` on the selected columns (1 for the selected
-        ones, NaN when ``credit_substitutes`` is off).
+        Each column's ``R^2`` on the selected columns (1 for those, NaN when
+        ``credit_substitutes`` is off).
     shadow_importances_ : ndarray of shape (n_shadows_,)
         The gate values of the shadow columns.
     shadow_columns_ : ndarray of shape (n_shadows_,)
@@ -347,6 +349,11 @@ class CancelOutSelector(SelectorMixin, BaseNetworkEstimator, BaseEstimator):
 
     def _after_training(self, data, first_call):
         sources = np.flatnonzero(self._get_support_mask())
+        if len(sources) == 0:
+            # Nothing passed the rule (a hard task, or too little training): the column the
+            # network trusts most lends its substitutes credit. Independent noise as the
+            # source credits nothing (the test's family-wise level).
+            sources = np.argsort(-self.feature_importances_, kind="stable")[:1]
         if self.credit_substitutes:
             r2, substitutes = find_substitutes(data.X, data.weights, sources)
         else:

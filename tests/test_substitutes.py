@@ -172,3 +172,13 @@ def test_taildropout_fit_keeps_order_and_ranking_consistent(copies_task):
     assert set(ranker.order_[:3]) == {0, 1, 2}
     assert not ranker.substitutes_[3:].any()
     assert ranker.n_features_ <= 3
+
+
+def test_cancelout_without_a_selection_credits_the_top_gate(copies_task):
+    X, y = copies_task
+    selector = CancelOutSelector(threshold=1.0, max_epochs=20, random_state=0).fit(X, y)
+    assert not selector.get_support().any()
+    top = int(np.argmax(selector.feature_importances_))
+    assert top in (0, 1, 2) and selector.substitution_r2_[top] == 1.0
+    np.testing.assert_array_equal(np.flatnonzero(selector.substitutes_), sorted({0, 1, 2} - {top}))
+    assert np.argsort(selector.ranking_)[0] == top
