@@ -81,6 +81,9 @@ report records the skgates version and commit of each run):
 - CancelOutSelector: rank = ``-ranking_`` (the selected columns by gate value,
   then their substitutes, then the rest by gate value; ``credit_substitutes``);
   decision = ``get_support()`` (default threshold).
+- CancelOut-all-relevant: the same fit as CancelOutSelector; decision =
+  ``get_support() | substitutes_`` (the selection and its substitutes, the
+  all-relevant set of the ``credit_substitutes`` docs).
 - TailDropoutRanker: rank = ``-ranking_`` (its ``order_``, substitutes
   credited); decision = ``get_support()`` (its ``n_features_`` first columns).
 - Stability-CancelOut: ``StabilitySelector(CancelOutSelector(),
@@ -304,6 +307,13 @@ def _cancelout(X, y, rs):
             "substitutes": int(selector.substitutes_.sum())}
 
 
+def _cancelout_all_relevant(X, y, rs):
+    selector = CancelOutSelector(random_state=rs).fit(X, y)
+    return {"importances": -selector.ranking_.astype(np.float64),
+            "selected": selector.get_support() | selector.substitutes_,
+            "substitutes": int(selector.substitutes_.sum())}
+
+
 def _taildropout_ranker(X, y, rs):
     from skgates import TailDropoutRanker
 
@@ -336,6 +346,7 @@ def _fdr_cancelout(X, y, rs):
 
 METHODS = {
     "CancelOutSelector": _cancelout,
+    "CancelOut-all-relevant": _cancelout_all_relevant,
     "RandomForest": _random_forest,
     "mutual-info": _mutual_info,
     "L1-logreg": _l1_logreg,
@@ -351,5 +362,6 @@ METHODS = {
 }
 
 # The methods that return a decision (a selected set); --protocol decision runs these.
-DECISION_METHODS = ("CancelOutSelector", "TailDropoutRanker", "Stability-CancelOut",
+DECISION_METHODS = ("CancelOutSelector", "CancelOut-all-relevant", "TailDropoutRanker",
+                    "Stability-CancelOut",
                     "FDR-CancelOut", "RandomForest", "Boruta", "knockoffs")
