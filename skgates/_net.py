@@ -8,6 +8,7 @@ from collections.abc import Mapping
 import torch
 from skorch import NeuralNet
 from skorch.callbacks import EarlyStopping, GradientNormClipping
+from skorch.utils import to_tensor
 from torch.utils.data import Subset
 
 
@@ -155,7 +156,9 @@ class PenalizedNet(NeuralNet):
     during training (other than the one skorch's ``EarlyStopping`` raises to
     stop) is re-raised as :class:`TrainingInterrupted`, because skorch's
     ``partial_fit`` would swallow it and return a half-trained net.
-    With ``compile=True`` only the module is compiled, not the criterion.
+    With ``compile=True`` only the module is compiled, not the criterion, and
+    the compiled module runs only training batches of the shape of the first
+    one (see :meth:`_module_for`); other batches run the module uncompiled.
 
     Parameters
     ----------
@@ -172,7 +175,29 @@ class PenalizedNet(NeuralNet):
     def infer(self, x, **fit_params):
         if isinstance(x, Mapping):
             x = x["X"]
-        return super().infer(x, **fit_params)
+        module = self._module_for(x)
+        if module is self.module_:
+            return super().infer(x, **fit_params)
+        return module(to_tensor(x, device=self.device), **fit_params)
+
+    def _module_for(self, x):
+        """The compiled module for training batches of the first size it trained on, else eager.
+
+        Every new batch shape (a shorter last batch, the validation batches in eval
+        mode) would cost ``torch.compile`` a new graph, forward and backward, which
+        takes as long to build as the main one; those few batches run the same
+        module uncompiled instead.
+        """
+        module = self.module_
+        original = getattr(module, "_orig_mod", None)
+        if original is None or not torch.is_tensor(x):
+            return module
+        if not module.training:
+            return original
+        key = (id(original), tuple(x.shape))
+        if getattr(self, "_compiled_shape", None) is None or self._compiled_shape[0] != key[0]:
+            self._compiled_shape = key
+        return module if self._compiled_shape == key else original
 
     def get_loss(self, y_pred, y_true, X=None, training=False):
         inputs, weights = (X["X"], X["sample_weight"]) if isinstance(X, Mapping) else (X, None)

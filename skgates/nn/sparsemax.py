@@ -92,7 +92,9 @@ class _SparsemaxFunction(torch.autograd.Function):
         # Shift invariant: subtract the max so that the largest score is 0 and the
         # support always holds it (k * 0 > 0 - 1), whatever the scale of the scores.
         width = z.shape[-1]
-        if width <= PAIRWISE_MAX_WIDTH and z.numel() * width <= PAIRWISE_MAX_ELEMENTS:
+        terms = z.numel() * width
+        # (a symbolic size, as in an export with a dynamic batch, is not bounded: sort)
+        if width <= PAIRWISE_MAX_WIDTH and type(terms) is int and terms <= PAIRWISE_MAX_ELEMENTS:
             top = z.amax(dim=-1, keepdim=True)  # NaN when any score is NaN
             undefined = ~torch.isfinite(top)
             # Rows with a non-finite maximum turn to NaN here and are marked below.
