@@ -5,6 +5,7 @@ batches with ``F.batch_norm``, a sorting sparsemax, per-parameter norms); the
 comparisons are in float64 with tolerances, and there are no timing assertions.
 """
 
+import contextlib
 import copy
 import importlib
 
@@ -183,3 +184,35 @@ def test_sparsemax_of_a_3d_tensor_along_any_dim(dim):
     moved = z.movedim(dim, -1)
     expected = reference_sparsemax(moved.reshape(-1, moved.shape[-1])).reshape(moved.shape)
     torch.testing.assert_close(sparsemax(z, dim=dim), expected.movedim(-1, dim))
+
+
+def test_batched_running_stats_match_per_call_updates(monkeypatch):
+    from skgates.nn import TabNet, tabnet as tabnet_module
+
+    torch.manual_seed(5)
+    batched = TabNet(7, 3, n_d=4, n_a=4, n_steps=2, virtual_batch_size=16).double()
+    per_call = copy.deepcopy(batched)
+    x = torch.randn(70, 7, **torch_double)  # 4 chunks of 16 rows and one of 6
+    out = batched(x)
+    with monkeypatch.context() as patch:
+        patch.setattr(tabnet_module, "batched_running_stats", contextlib.nullcontext)
+        expected = per_call(x)
+    torch.testing.assert_close(out, expected)
+    for (name, buffer), (_, reference) in zip(batched.named_buffers(), per_call.named_buffers()):
+        torch.testing.assert_close(buffer, reference, msg=name)
+
+
+def test_a_layer_called_twice_in_one_block_updates_twice_in_order():
+    from skgates.nn.ghost_batch_norm import batched_running_stats
+
+    torch.manual_seed(6)
+    first, second = torch.randn(40, 3, **torch_double), torch.randn(48, 3, **torch_double)
+    batched = GhostBatchNorm1d(3, virtual_batch_size=8, momentum=0.3).double()
+    per_call = copy.deepcopy(batched)
+    with batched_running_stats():
+        batched(first)
+        batched(second)
+    per_call(first)
+    per_call(second)
+    torch.testing.assert_close(batched.running_mean, per_call.running_mean)
+    torch.testing.assert_close(batched.running_var, per_call.running_var)

@@ -1,5 +1,8 @@
 """Ghost batch normalisation, computed for all virtual batches at once."""
 
+import threading
+from contextlib import contextmanager, nullcontext
+
 import torch
 import torch.nn.functional as F
 from torch import nn
@@ -111,13 +114,25 @@ class GhostBatchNorm1d(nn.Module):
                 mean = torch.cat([mean, last_mean.view(1, d)])
                 inv_std = torch.cat([inv_std, last_inv_std.view(1, d)])
         if self.momentum > 0.0:
-            # Sequential updates r <- (1 - m) r + m s_i over chunks i = 1..k, in closed form:
-            # r_k = (1 - m)^k r_0 + sum_i m (1 - m)^(k - i) s_i, with each chunk's unbiased
-            # variance n_i / (n_i - 1) * biased_var_i and biased_var = inv_std^-2 - eps.
-            with torch.no_grad():
-                self.running_mean.addmv_(mean.t(), mean_weights, beta=decay)
-                self.running_var.addmv_(inv_std.pow(-2).t(), var_weights, beta=decay).sub_(eps_term)
+            weights = (mean_weights, var_weights, eps_term, decay)
+            pending = None if torch.compiler.is_compiling() else getattr(_batched, "pending", None)
+            if pending is None:
+                self._update_running_stats(mean, inv_std, weights)
+            else:
+                pending.add(self, mean, inv_std, counted_rest, weights)
         return out
+
+    @torch.no_grad()
+    def _update_running_stats(self, mean, inv_std, weights):
+        """Sequential updates ``r <- (1 - m) r + m s_i`` over chunks ``i = 1..k``, in closed form.
+
+        ``r_k = (1 - m)^k r_0 + sum_i m (1 - m)^(k - i) s_i``, with each chunk's
+        unbiased variance ``n_i / (n_i - 1) * biased_var_i`` and
+        ``biased_var = inv_std^-2 - eps``.
+        """
+        mean_weights, var_weights, eps_term, decay = weights
+        self.running_mean.addmv_(mean.t(), mean_weights, beta=decay)
+        self.running_var.addmv_(inv_std.pow(-2).t(), var_weights, beta=decay).sub_(eps_term)
 
     def _chunk_constants(self, n_full, rest, like):
         """Per-split constants: the affine index and the running-statistic weights.
@@ -149,3 +164,63 @@ class GhostBatchNorm1d(nn.Module):
     def extra_repr(self):
         return (f"{self.num_features}, virtual_batch_size={self.virtual_batch_size}, "
                 f"momentum={self.momentum}, eps={self.eps}")
+
+
+_batched = threading.local()
+
+
+class _PendingUpdates:
+    """Running-statistic updates collected by :func:`batched_running_stats`."""
+
+    def __init__(self):
+        self.groups, self.modules = {}, set()
+
+    def add(self, module, mean, inv_std, rest, weights):
+        if module in self.modules:  # a second call of one module: its first update goes first
+            self.apply()
+        self.modules.add(module)
+        # layers with equal chunk sizes, momentum and eps share the weights: one group
+        key = (mean.shape, mean.dtype, mean.device, module.virtual_batch_size, rest,
+               module.momentum, module.eps)
+        self.groups.setdefault(key, (weights, []))[1].append((module, mean, inv_std))
+
+    @torch.no_grad()
+    def apply(self):
+        for (mean_weights, var_weights, eps_term, decay), entries in self.groups.values():
+            modules, means, inv_stds = zip(*entries)
+            mean_updates = torch.matmul(mean_weights, torch.stack(means))  # (layers, d)
+            var_updates = torch.matmul(var_weights, torch.stack(inv_stds).pow_(-2)).sub_(eps_term)
+            buffers = [m.running_mean for m in modules] + [m.running_var for m in modules]
+            torch._foreach_mul_(buffers, decay)
+            torch._foreach_add_(buffers, list(mean_updates.unbind(0)) + list(var_updates.unbind(0)))
+        self.groups, self.modules = {}, set()
+
+
+def batched_running_stats():
+    """Apply the running-statistic updates of the ghost batch norms called inside at exit, batched.
+
+    Every :class:`GhostBatchNorm1d` that normalises virtual batches inside the
+    block records its update instead of applying it (eight small operations per
+    layer); at exit (also on an exception) the updates of all layers are applied
+    with a few stacked operations. The running statistics end exactly where
+    per-call updates would leave them (up to rounding); nothing reads them in
+    training mode in between. A layer called twice inside has its first update
+    applied before the second is recorded. Nested blocks are one block; inside
+    ``torch.compile`` updates are applied at each call (the graph fuses them).
+    """
+    if torch.compiler.is_compiling():
+        return nullcontext()
+    return _collecting_running_stats()
+
+
+@contextmanager
+def _collecting_running_stats():
+    if getattr(_batched, "pending", None) is not None:
+        yield
+        return
+    _batched.pending = pending = _PendingUpdates()
+    try:
+        yield
+    finally:
+        _batched.pending = None
+        pending.apply()

@@ -23,7 +23,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from ._checks import _is_int, check_int, check_module, check_option, check_real
-from .ghost_batch_norm import GhostBatchNorm1d
+from .ghost_batch_norm import GhostBatchNorm1d, batched_running_stats
 from .sparsemax import Entmax15, Sparsemax
 
 MASK_TYPES = ("sparsemax", "entmax")
@@ -455,9 +455,10 @@ class TabNetEncoder(nn.Module):
 
     def forward(self, x, prior=None):
         outputs, entropy = [], 0.0
-        for mask, d in self._steps(x, prior):
-            entropy = entropy - (mask * torch.log(mask + self.epsilon)).sum(dim=1).mean()
-            outputs.append(d)
+        with batched_running_stats():  # the ghost batch norms' running statistics, batched
+            for mask, d in self._steps(x, prior):
+                entropy = entropy - (mask * torch.log(mask + self.epsilon)).sum(dim=1).mean()
+                outputs.append(d)
         self.entropy = entropy / self.n_steps
         return outputs
 
@@ -542,8 +543,9 @@ class TabNetDecoder(nn.Module):
 
     def forward(self, steps):
         total = 0.0
-        for transformer, d in zip(self.feature_transformers, steps):
-            total = total + transformer(d)
+        with batched_running_stats():
+            for transformer, d in zip(self.feature_transformers, steps):
+                total = total + transformer(d)
         return self.reconstruction(total)
 
 
