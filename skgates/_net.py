@@ -72,7 +72,9 @@ def _take(data, rows):
     if data is None:
         return None
     if isinstance(data, dict):
-        return {key: value[rows] for key, value in data.items()}
+        return {key: _take(value, rows) for key, value in data.items()}
+    if isinstance(rows, torch.Tensor) and isinstance(data, torch.Tensor):
+        return data.index_select(0, rows)  # (a few times faster than data[rows] on CPU)
     return data[rows]
 
 
