@@ -216,3 +216,12 @@ def test_a_layer_called_twice_in_one_block_updates_twice_in_order():
     per_call(second)
     torch.testing.assert_close(batched.running_mean, per_call.running_mean)
     torch.testing.assert_close(batched.running_var, per_call.running_var)
+
+
+def test_sparsemax_in_blocks_of_rows(monkeypatch):
+    module = importlib.import_module("skgates.nn.sparsemax")
+    torch.manual_seed(7)
+    z = torch.randn(30, 9, **torch_double) * 2
+    z[3, 2] = float("-inf")
+    monkeypatch.setattr(module, "PAIRWISE_BLOCK_ROWS", 7)  # blocks of 7, 7, 7, 7 and 2 rows
+    torch.testing.assert_close(sparsemax(z), reference_sparsemax(z))

@@ -55,6 +55,7 @@ def _mark_undefined(p, undefined):
 # 1024 or 8192 rows of 20 scores); wider rows are sorted.
 PAIRWISE_MAX_WIDTH = 32
 PAIRWISE_MAX_ELEMENTS = 2 ** 24
+PAIRWISE_BLOCK_ROWS = 2048
 
 
 def _sparsemax_threshold_pairwise(z):
@@ -69,11 +70,17 @@ def _sparsemax_threshold_pairwise(z):
     """
     shape, width = z.shape, z.shape[-1]
     columns = z.reshape(-1, width).t().contiguous()  # (d, rows)
+    # blocks of rows keep the (d, d, rows) differences in cache
+    taus = [_pairwise_tau(block) for block in columns.split(PAIRWISE_BLOCK_ROWS, dim=1)]
+    tau = taus[0] if len(taus) == 1 else torch.cat(taus, dim=1)
+    return tau.t().reshape(*shape[:-1], 1)
+
+
+def _pairwise_tau(columns):
     excess = (columns.unsqueeze(1) - columns.unsqueeze(0)).clamp_min_(0.0).sum(dim=0)
     support = excess < 1.0
-    size = support.sum(dim=0, keepdim=True).to(z.dtype)
-    tau = (torch.where(support, columns, 0.0).sum(dim=0, keepdim=True) - 1.0) / size
-    return tau.t().reshape(*shape[:-1], 1)
+    size = support.sum(dim=0, keepdim=True).to(columns.dtype)
+    return (torch.where(support, columns, 0.0).sum(dim=0, keepdim=True) - 1.0) / size
 
 
 def _sparsemax_threshold_sorted(z):
