@@ -66,10 +66,10 @@ class CancelOutSelector(SelectorMixin, BaseNetworkEstimator, BaseEstimator):
         ``ranking_``: the columns that a linear regression on the selected
         columns (the most open gate's column when none is selected)
         predicts better than chance (F-test of its ``R^2``,
-        Bonferroni over the columns tested, family-wise level 5%). The gates
+        Bonferroni over the columns tested, family-wise level 0.1%). The gates
         credit one of two redundant copies of a signal; RandomForest and
         Boruta credit both. Independent noise columns are credited with
-        probability at most 5% per fit (exactly for Gaussian columns). The
+        probability at most 0.1% per fit (exactly for Gaussian columns). The
         selection (``get_support``) is not changed; ``get_support() |
         substitutes_`` is the all-relevant set. False ranks by the gates alone.
     max_features : int or None, default=None

@@ -102,11 +102,11 @@ class TailDropoutRanker(SelectorMixin, BaseNetworkEstimator, BaseEstimator):
         Order the substitutes of the columns that stand out by twice
         ``min_credit_z`` (the sources) right after the sources: the columns
         that a linear regression on the sources predicts better than chance (F-test of its
-        ``R^2``, Bonferroni over the columns tested, family-wise level 5%),
+        ``R^2``, Bonferroni over the columns tested, family-wise level 0.1%),
         by ``R^2``. A network credits one of two redundant copies of a
         signal; RandomForest and Boruta credit both. Independent noise
-        columns are credited with probability at most 5% per fit (exactly for
-        Gaussian columns). The knee, still capped at the number of columns
+        columns are credited with probability at most 0.1% per fit (exactly
+        for Gaussian columns). The knee, still capped at the number of columns
         that stand out by ``min_credit_z``, may then take a substitute where
         it took a weak noise column. No effect when ``min_credit_z`` is None
         or with fewer than 10 columns; False orders by Shapley value alone.
