@@ -58,22 +58,28 @@ PAIRWISE_MAX_ELEMENTS = 2 ** 24
 PAIRWISE_BLOCK_ROWS = 2048
 
 
-def _sparsemax_threshold_pairwise(z):
-    """``tau`` of finite-maximum rows ``z`` (shifted, max 0), from pairwise differences.
+def _sparsemax_pairwise(z):
+    """Sparsemax of the rows of ``z`` with the threshold from pairwise differences.
 
-    Score ``i`` is in the support exactly when ``sum_j max(z_j - z_i, 0) < 1`` (the
-    sorted-order condition ``1 + k z_(k) > sum_{j<=k} z_(j)`` written for the score
-    itself; tied scores pass or fail together), and ``tau = (sum_S z - 1) / |S|``.
-    A ``-inf`` score is out of the support (its excess is infinite) and does not
-    enter the sum. The rows are transposed first so that the ``(d, d, rows)``
-    differences run along the long rows axis.
+    Score ``i`` (of a row shifted to maximum 0) is in the support exactly when
+    ``sum_j max(z_j - z_i, 0) < 1`` (the sorted-order condition
+    ``1 + k z_(k) > sum_{j<=k} z_(j)`` written for the score itself; tied scores
+    pass or fail together), and ``tau = (sum_S z - 1) / |S|``. A ``-inf`` score is
+    out of the support (its excess is infinite) and does not enter the sum; a row
+    with a non-finite maximum is all NaN. The work runs on the transposed
+    ``(d, rows)`` scores, so that every reduction over a row's scores and the
+    ``(d, d, rows)`` differences (in blocks of rows, to stay in cache) run along
+    the long rows axis.
     """
     shape, width = z.shape, z.shape[-1]
     columns = z.reshape(-1, width).t().contiguous()  # (d, rows)
-    # blocks of rows keep the (d, d, rows) differences in cache
+    top = columns.amax(dim=0, keepdim=True)  # NaN when any score is NaN
+    undefined = ~torch.isfinite(top)
+    columns = columns - top  # rows with a non-finite maximum turn to NaN: marked below
     taus = [_pairwise_tau(block) for block in columns.split(PAIRWISE_BLOCK_ROWS, dim=1)]
     tau = taus[0] if len(taus) == 1 else torch.cat(taus, dim=1)
-    return tau.t().reshape(*shape[:-1], 1)
+    p = (columns - tau).clamp_min_(0.0).masked_fill_(undefined, float("nan"))
+    return p.t().contiguous().view(shape)
 
 
 def _pairwise_tau(columns):
@@ -102,15 +108,11 @@ class _SparsemaxFunction(torch.autograd.Function):
         terms = z.numel() * width
         # (a symbolic size, as in an export with a dynamic batch, is not bounded: sort)
         if width <= PAIRWISE_MAX_WIDTH and type(terms) is int and terms <= PAIRWISE_MAX_ELEMENTS:
-            top = z.amax(dim=-1, keepdim=True)  # NaN when any score is NaN
-            undefined = ~torch.isfinite(top)
-            # Rows with a non-finite maximum turn to NaN here and are marked below.
-            z = z - top
-            tau = _sparsemax_threshold_pairwise(z)
+            p = _sparsemax_pairwise(z)
         else:
             z, undefined = _shifted(z)
             tau = _sparsemax_threshold_sorted(z)
-        p = _mark_undefined(torch.clamp(z - tau, min=0.0), undefined)
+            p = _mark_undefined(torch.clamp(z - tau, min=0.0), undefined)
         ctx.save_for_backward(p)
         return p
 
