@@ -13,7 +13,8 @@ n_d = n_a = 8, 3 steps, gamma 1.3, batch 1024, virtual batch 128, lr 0.02):
 - ``fit``: ``TabNetClassifier.fit`` for ``--epochs`` epochs (skorch loop included).
 - ``predict``: ``predict_proba`` of the 40,000 rows by a fitted classifier.
 - ``compile`` (only with ``--compile``): the first ``compile=True`` fit of each (compile
-  time included) and then the per-fit time of further compiled fits, interleaved.
+  time included; run with a fresh ``TORCHINDUCTOR_CACHE_DIR`` for cold compiles) and then
+  the per-fit time of further compiled fits, interleaved.
 
 Usage::
 
@@ -146,8 +147,7 @@ def main(argv=None):
     if args.compile:
         models = {name: classifier(package, args.epochs, compile=True)
                   for name, package in packages.items()}
-        for name, model in models.items():
-            torch._dynamo.reset()
+        for name, model in models.items():  # (the two packages' code objects compile apart)
             print(f"first compiled fit, {name}: {timed(model.fit, X, y):.1f} s", flush=True)
         report(f"compiled fit ({args.epochs} epochs)", "s", 1,
                interleave({name: (lambda m=m: timed(m.fit, X, y)) for name, m in models.items()},
