@@ -95,6 +95,7 @@ def timed_predict(model, X):
 
 # -------------------------------------------------------------------- speed
 def speed(threads, repeats, sizes):
+    """Interleaved repeats per (size, threads); each row also records the machine's load."""
     rows = []
     for size_name in sizes:
         n, d, epochs = SPEED_SIZES[size_name]
@@ -138,6 +139,7 @@ def speed(threads, repeats, sizes):
                     test_auc=statistics.median(values["auc"]),
                     first_fit_s=first_compile if name == "skgates compile" else None,
                     repeats=repeats,
+                    load_average=os.getloadavg()[0],
                 ))
     return rows
 
@@ -238,6 +240,7 @@ def write_report(results, path):
         if compiles:
             lines += ["", "First (compiling) `fit` with `compile=True`: " + ", ".join(
                 f"{r['size']} / {r['threads']} thread(s): {r['first_fit_s']:.0f} s" for r in compiles) + "."]
+        lines += [""] + budget_table(results["speed"], s.get("budget_epochs", 50))
         lines.append("")
     if results.get("syn"):
         s = results["syn_settings"]
@@ -263,6 +266,38 @@ def write_report(results, path):
     path.write_text("\n".join(lines))
 
 
+def budget_table(rows, budget):
+    """Seconds for ``budget`` epochs, from the measured per-epoch rates, compilation included.
+
+    pytorch-tabnet and eager skgates: ``budget`` epochs at their median rate. Compiled
+    skgates: its first (compiling) fit, which also trained ``epochs`` epochs, plus the
+    remaining ``budget - epochs`` epochs at its median steady rate.
+    """
+    sizes = {name: n for name, (n, _, _) in SPEED_SIZES.items()}
+    lines = [f"### A {budget}-epoch budget, compilation included (projected from the rates above)", "",
+             f"Seconds to train {budget} epochs: pytorch-tabnet and eager skgates at their median "
+             f"rates; compiled skgates as its first, compiling fit (which trained the run's epochs "
+             f"and compiled) plus the remaining epochs at its median steady rate. Ratios: "
+             f"pytorch-tabnet's seconds over skgates'.", "",
+             "| data | threads | pytorch-tabnet s | skgates eager s | eager x peer | "
+             "skgates compile s (of which first fit) | compile x peer | load average |",
+             "| --- | --- | --- | --- | --- | --- | --- | --- |"]
+    for (size, threads) in sorted({(r["size"], r["threads"]) for r in rows}):
+        by = {r["library"]: r for r in rows if (r["size"], r["threads"]) == (size, threads)}
+        if not {"pytorch-tabnet", "skgates eager", "skgates compile"} <= set(by):
+            continue
+        n, epochs = sizes[size], by["skgates compile"]["epochs"]
+        peer = budget * n / by["pytorch-tabnet"]["fit_rows_per_s"]
+        eager = budget * n / by["skgates eager"]["fit_rows_per_s"]
+        first = by["skgates compile"]["first_fit_s"]
+        compiled = first + max(budget - epochs, 0) * n / by["skgates compile"]["fit_rows_per_s"]
+        load = by["skgates compile"].get("load_average")
+        lines.append(f"| {size} | {threads} | {peer:,.0f} | {eager:,.0f} | {peer / eager:.2f} | "
+                     f"{compiled:,.0f} ({first:.0f}) | {peer / compiled:.2f} | "
+                     f"{'' if load is None else f'{load:.2f}'} |")
+    return lines
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--speed", action="store_true", help="throughput part (default)")
@@ -277,7 +312,15 @@ def main(argv=None):
     parser.add_argument("--decay-every", type=int, default=60)
     parser.add_argument("--syn-threads", type=int, default=1)
     parser.add_argument("--output", default=str(ROOT / "docs" / "benchmarks" / "tabnet.md"))
+    parser.add_argument("--budget-epochs", type=int, default=50,
+                        help="epochs of the projected training budget in the report")
+    parser.add_argument("--cold-compile-cache", action="store_true",
+                        help="compile into a fresh inductor cache (a first run on a new machine)")
     args = parser.parse_args(argv)
+    if args.cold_compile_cache:
+        import tempfile
+
+        os.environ["TORCHINDUCTOR_CACHE_DIR"] = tempfile.mkdtemp(prefix="inductor-cold-")
     if not args.syn:
         args.speed = True
     output = Path(args.output)
@@ -297,7 +340,7 @@ def main(argv=None):
         results["speed"] = sorted(kept + new_speed, key=lambda r: (r["size"], r["threads"]))
         results.setdefault("speed_commands", []).append(command)
         results["speed_settings"] = dict(command="; ".join(results["speed_commands"]),
-                                         repeats=args.repeats)
+                                         repeats=args.repeats, budget_epochs=args.budget_epochs)
     if new_syn is not None:
         done = {r["task"] for r in new_syn}
         kept = [r for r in results.get("syn", []) if r["task"] not in done]
