@@ -256,10 +256,11 @@ class ParameterListClipping(GradientNormClipping):
 
     Clips the gradients of the net's learnable parameters
     (``net.get_all_learnable_params()``) to total norm ``gradient_clip_value``
-    exactly as ``torch.nn.utils.clip_grad_norm_`` does (scale by
+    with the scaling of ``torch.nn.utils.clip_grad_norm_`` (every gradient times
     ``min(1, max_norm / (norm + 1e-6))``), but the parameter list is collected
     once per training run (``on_train_begin``) instead of walking the modules
-    after every batch, and the 2-norm is taken of all gradients at once.
+    after every batch, and the 2-norm is taken of all gradients at once (equal
+    to the norm of the per-parameter norms up to rounding).
 
     Parameters
     ----------

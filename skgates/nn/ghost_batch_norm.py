@@ -29,7 +29,9 @@ class GhostBatchNorm1d(nn.Module):
     after another would leave them: each chunk moves them by ``momentum``
     towards its mean and unbiased variance (computed in closed form, without a
     loop over chunks). A chunk of a single row has no variance: it is normalised to 0
-    (the output is ``bias``) and does not update the running statistics.
+    (the output is ``bias``) and does not update the running statistics. Inside a
+    :func:`batched_running_stats` block (TabNet's encoder and decoder run in one) the
+    update is applied at the end of the block, batched with the other layers'.
 
     In eval mode the running statistics normalise every row, like
     ``BatchNorm1d.eval()``.
