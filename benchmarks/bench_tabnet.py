@@ -225,8 +225,9 @@ def write_report(results, path):
             "batch 128, lr 0.02, lambda_sparse 1e-3; pytorch-tabnet with `drop_last=False`. "
             "Medians of the interleaved repeats (last column) after warm-up fits (the first, compiling "
             "fit with `compile=True` is reported apart); ratios are "
-            "median same-round ratios to pytorch-tabnet. The machine's CPUs were shared with "
-            "other jobs during the run: absolute rows/s drift, ratios are the comparable numbers.",
+            "median same-round ratios to pytorch-tabnet. The load average after each (size, threads) "
+            "run is in the budget table (2 cores; the benchmark's own process counts about 1): "
+            "ratios are the comparable numbers.",
             "",
             "| data | threads | library | fit rows/s | fit x peer | predict rows/s | predict x peer | test AUC | repeats |",
             "| --- | --- | --- | --- | --- | --- | --- | --- | --- |",
