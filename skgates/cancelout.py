@@ -354,12 +354,14 @@ class CancelOutSelector(SelectorMixin, BaseNetworkEstimator, BaseEstimator):
             # network trusts most lends its substitutes credit. Independent noise as the
             # source credits nothing (the test's family-wise level).
             sources = np.argsort(-self.feature_importances_, kind="stable")[:1]
+        d = self.n_features_in_
         if self.credit_substitutes:
-            r2, substitutes = find_substitutes(data.X, data.weights, sources)
+            r2, substitutes, rounds = find_substitutes(data.X, data.weights, sources)
         else:
-            r2, substitutes = np.full(self.n_features_in_, np.nan), np.zeros(self.n_features_in_, bool)
+            r2, substitutes, rounds = np.full(d, np.nan), np.zeros(d, bool), np.zeros(d, np.int64)
         self.substitution_r2_, self.substitutes_ = r2, substitutes
-        order = credit_order(self.feature_importances_, sources, np.nan_to_num(r2), substitutes)
+        order = credit_order(self.feature_importances_, sources, np.nan_to_num(r2), substitutes,
+                             rounds)
         self.ranking_ = np.empty(self.n_features_in_, dtype=np.int64)
         self.ranking_[order] = np.arange(1, self.n_features_in_ + 1)
 

@@ -486,8 +486,9 @@ class TailDropoutRanker(SelectorMixin, BaseNetworkEstimator, BaseEstimator):
             self.substitutes_ = np.zeros(d, dtype=bool)
             return np.lexsort((np.arange(d), -shapley))
         sources = np.flatnonzero(standing_out)
-        self.substitution_r2_, self.substitutes_ = find_substitutes(data.X, data.weights, sources)
-        return credit_order(shapley, sources, self.substitution_r2_, self.substitutes_)
+        self.substitution_r2_, self.substitutes_, rounds = find_substitutes(
+            data.X, data.weights, sources)
+        return credit_order(shapley, sources, self.substitution_r2_, self.substitutes_, rounds)
 
     def _choose_k(self, scree, shapley):
         """``n_features_to_select``, or the knee of the scree curve ``(d + 1,)`` capped

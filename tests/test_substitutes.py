@@ -50,7 +50,7 @@ def test_rank_deficient_sources_and_constant_column():
     X[:, 1] = 2 * X[:, 0]  # the sources are collinear: rank 2, not 3
     X[:, 3] = X[:, 0] + X[:, 2]  # an exact substitute
     X[:, 4] = 0.0  # constant
-    r2, substitutes = find_substitutes(_tensor(X), torch.ones(200), np.array([0, 1, 2]))
+    r2, substitutes, _ = find_substitutes(_tensor(X), torch.ones(200), np.array([0, 1, 2]))
     assert substitution_r2(_tensor(X), torch.ones(200), np.array([0, 1, 2]))[1] == 2
     assert r2[3] == pytest.approx(1.0, abs=1e-6) and substitutes[3]
     assert r2[4] == 0.0 and not substitutes[4]
@@ -76,17 +76,33 @@ def test_noise_is_credited_at_most_at_the_family_wise_level():
     assert find_substitutes(_tensor(X), torch.ones(120), np.arange(5))[1][10]
 
 
+def test_later_rounds_credit_what_the_first_substitutes_unlock():
+    # x1 = x0 + x2: the source x0 explains half of x1 (round 1); x0 and x1 together
+    # give x2 = x1 - x0 exactly (round 2); x3 is noise.
+    rng = np.random.default_rng(6)
+    X = rng.normal(size=(400, 4))
+    X[:, 1] = X[:, 0] + X[:, 2]
+    r2, substitutes, rounds = find_substitutes(_tensor(X), torch.ones(400), np.array([0]))
+    assert rounds.tolist() == [0, 1, 2, 0] and substitutes.tolist() == [False, True, True, False]
+    assert r2[1] == pytest.approx(0.5, abs=0.1) and r2[2] == pytest.approx(1.0, abs=1e-5)
+    assert r2[3] < 0.05  # on the final set {x0, x1, x2}
+    # the order follows the rounds, whatever the R^2
+    order = credit_order(np.array([0.9, 0.0, 0.0, 0.5]), [0], r2, substitutes, rounds)
+    assert order.tolist() == [0, 1, 2, 3]
+
+
 def test_too_few_rows_credit_nothing():
     X = np.random.default_rng(4).normal(size=(4, 6))
     X[:, 5] = X[:, 0]
-    r2, substitutes = find_substitutes(_tensor(X), torch.ones(4), np.arange(3))
+    r2, substitutes, _ = find_substitutes(_tensor(X), torch.ones(4), np.arange(3))
     assert not substitutes.any()  # 4 rows, rank 3: no degrees of freedom left
     assert r2[5] == pytest.approx(1.0, abs=1e-5)
 
 
 def test_no_sources_credit_nothing():
     X = np.random.default_rng(5).normal(size=(50, 4))
-    r2, substitutes = find_substitutes(_tensor(X), torch.ones(50), np.array([], dtype=int))
+    r2, substitutes, rounds = find_substitutes(_tensor(X), torch.ones(50), np.array([], dtype=int))
+    assert not rounds.any()
     assert not substitutes.any() and (r2 == 0).all()
 
 
