@@ -65,8 +65,9 @@ class CancelOutSelector(SelectorMixin, BaseNetworkEstimator, BaseEstimator):
         Rank the *substitutes* of the selected columns right after them in
         ``ranking_``: the columns that a linear regression on the selected
         columns (the most open gate's column when none is selected)
-        predicts better than chance (F-test of its ``R^2``,
-        Bonferroni over the columns tested, family-wise level 0.1%). The gates
+        predicts better than chance (F-test of its ``R^2``, Bonferroni over
+        the columns tested, family-wise level 0.1%), in rounds that add the
+        substitutes found so far to the selected columns. The gates
         credit one of two redundant copies of a signal; RandomForest and
         Boruta credit both. Independent noise columns are credited with
         probability at most 0.1% per fit (exactly for Gaussian columns). The
@@ -148,7 +149,8 @@ class CancelOutSelector(SelectorMixin, BaseNetworkEstimator, BaseEstimator):
     ranking_ : ndarray of shape (n_features_in_,)
         ``ranking_[j]`` is the place of column ``j``, 1 = best: the selected
         columns by gate (the most open one when none is selected), then
-        their substitutes by ``R^2`` (with ``credit_substitutes``), then the
+        their substitutes in the order they were found (by round, then
+        ``R^2``; with ``credit_substitutes``), then the
         other columns by gate.
     substitutes_ : ndarray of bool, shape (n_features_in_,)
         Unselected columns that the selected ones predict (see
@@ -156,8 +158,9 @@ class CancelOutSelector(SelectorMixin, BaseNetworkEstimator, BaseEstimator):
         too few rows for the test). Computed when training ends, from the
         selection and the rows of that ``fit`` (or ``partial_fit`` chunk).
     substitution_r2_ : ndarray of shape (n_features_in_,)
-        Each column's ``R^2`` on the selected columns (1 for those, NaN when
-        ``credit_substitutes`` is off).
+        1 for the selected columns; a substitute's ``R^2`` in the round that
+        credited it; for the others, their ``R^2`` on the selected columns and
+        all substitutes (NaN when ``credit_substitutes`` is off).
     shadow_importances_ : ndarray of shape (n_shadows_,)
         The gate values of the shadow columns.
     shadow_columns_ : ndarray of shape (n_shadows_,)

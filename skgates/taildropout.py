@@ -101,9 +101,10 @@ class TailDropoutRanker(SelectorMixin, BaseNetworkEstimator, BaseEstimator):
     credit_substitutes : bool, default=True
         Order the substitutes of the columns that stand out by twice
         ``min_credit_z`` (the sources) right after the sources: the columns
-        that a linear regression on the sources predicts better than chance (F-test of its
-        ``R^2``, Bonferroni over the columns tested, family-wise level 0.1%),
-        by ``R^2``. A network credits one of two redundant copies of a
+        that a linear regression on the sources predicts better than chance
+        (F-test of its ``R^2``, Bonferroni over the columns tested,
+        family-wise level 0.1%), in rounds that add the substitutes found so
+        far to the sources, ordered by round and then ``R^2``. A network credits one of two redundant copies of a
         signal; RandomForest and Boruta credit both. Independent noise
         columns are credited with probability at most 0.1% per fit (exactly
         for Gaussian columns). The knee, still capped at the number of columns
@@ -184,13 +185,14 @@ class TailDropoutRanker(SelectorMixin, BaseNetworkEstimator, BaseEstimator):
         column has its own place).
     order_ : ndarray of shape (n_features_in_,)
         Column indices, best first (``order_[ranking_ - 1] == arange``): the
-        sources by Shapley value, their substitutes by ``R^2`` (with
+        sources by Shapley value, their substitutes by round and ``R^2`` (with
         ``credit_substitutes``), the rest by Shapley value.
     substitutes_ : ndarray of bool, shape (n_features_in_,)
         The columns credited as substitutes (see ``credit_substitutes``).
     substitution_r2_ : ndarray of shape (n_features_in_,)
-        Each column's ``R^2`` on the sources (1 for those; NaN when nothing
-        was credited).
+        1 for the sources; a substitute's ``R^2`` in the round that credited
+        it; for the others, their ``R^2`` on the sources and all substitutes
+        (NaN when nothing was credited).
     feature_importances_ : ndarray of shape (n_features_in_,)
         The Shapley estimate of each column: the mean drop of the held-out
         loss (cross-entropy, or squared error of the standardised targets)
