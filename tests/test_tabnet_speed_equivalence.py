@@ -225,3 +225,20 @@ def test_sparsemax_in_blocks_of_rows(monkeypatch):
     z[3, 2] = float("-inf")
     monkeypatch.setattr(module, "PAIRWISE_BLOCK_ROWS", 7)  # blocks of 7, 7, 7, 7 and 2 rows
     torch.testing.assert_close(sparsemax(z), reference_sparsemax(z))
+
+
+@pytest.mark.parametrize("width", [33, 64, 100])
+def test_sparsemax_michelot_and_sort_paths_agree_with_the_reference(monkeypatch, width):
+    module = importlib.import_module("skgates.nn.sparsemax")
+    torch.manual_seed(width)
+    z = torch.randn(300, width, **torch_double) * 3
+    z[1] = z[1].round()  # ties
+    z[2, :5] = float("-inf")
+    z[3] = 0.0  # all tied
+    z[4] *= 1e-9
+    z[5, 3] = float("nan")
+    expected = reference_sparsemax(z)
+    assert module._eager_cpu(z)
+    torch.testing.assert_close(sparsemax(z), expected, equal_nan=True)  # Michelot
+    monkeypatch.setattr(module, "_eager_cpu", lambda z: False)
+    torch.testing.assert_close(sparsemax(z), expected, equal_nan=True)  # sort

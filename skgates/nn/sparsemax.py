@@ -12,8 +12,9 @@ transformer switch columns off completely.
   so the ``p_i`` sum to 1; it is less sparse than sparsemax and smoother.
 
 Both thresholds are found exactly in a few vectorised ops (by sorting; sparsemax of
-narrow rows by pairwise differences, which is faster there), and both have
-closed-form gradients (custom :class:`torch.autograd.Function`).
+narrow rows by pairwise differences, and of wider rows on the CPU by Michelot's
+fixed point, which are faster there), and both have closed-form gradients (custom
+:class:`torch.autograd.Function`).
 
 Non-finite scores never raise. A ``-inf`` score gets probability exactly 0
 (the limit as the score falls), so ``-inf`` can mask entries out as it does
@@ -89,6 +90,36 @@ def _pairwise_tau(columns):
     return (torch.where(support, columns, 0.0).sum(dim=0, keepdim=True) - 1.0) / size
 
 
+def _eager_cpu(z):
+    """Whether ``z`` runs eagerly on the CPU, where a data-dependent loop costs nothing extra."""
+    return (z.device.type == "cpu" and not torch.compiler.is_compiling()
+            and not torch.jit.is_tracing() and not torch.jit.is_scripting())
+
+
+def _sparsemax_threshold_michelot(z):
+    """``tau`` of rows ``z`` (shifted, max 0, no NaN) by Michelot's fixed point, from below.
+
+    Start from ``tau = -1`` (no score at or below ``max - 1`` can be in the support),
+    then repeat ``S = {i: z_i > tau}``, ``tau = (sum_S z - 1) / |S|``: ``tau`` only
+    rises and ``S`` only shrinks, and once no row's support changes ``tau`` is exact.
+    At most ``d`` passes, 4-5 on TabNet-like scores; on the CPU 2-3x faster than
+    sorting rows of 40-100 scores (the sort took 57% of ``predict_proba`` at 50
+    columns). The loop's length depends on the data, so compiled, traced or GPU
+    code sorts instead.
+    """
+    tau = torch.full_like(z[..., :1], -1.0)
+    size = None
+    for _ in range(z.shape[-1]):
+        # (sum_S z - 1) / |S| written as tau + (sum_S (z - tau) - 1) / |S|: no masked copy
+        excess = (z - tau).clamp_min_(0.0)
+        new_size = (excess > 0).sum(dim=-1, keepdim=True)
+        tau = tau + (excess.sum(dim=-1, keepdim=True) - 1.0) / new_size.to(z.dtype)
+        if size is not None and torch.equal(new_size, size):
+            break
+        size = new_size
+    return tau
+
+
 def _sparsemax_threshold_sorted(z):
     """``tau`` of rows ``z`` (shifted, max 0, no NaN) from the scores sorted in decreasing order."""
     z_sorted, _ = torch.sort(z, dim=-1, descending=True)
@@ -111,7 +142,8 @@ class _SparsemaxFunction(torch.autograd.Function):
             p = _sparsemax_pairwise(z)
         else:
             z, undefined = _shifted(z)
-            tau = _sparsemax_threshold_sorted(z)
+            tau = (_sparsemax_threshold_michelot(z) if _eager_cpu(z)
+                   else _sparsemax_threshold_sorted(z))
             p = _mark_undefined(torch.clamp(z - tau, min=0.0), undefined)
         ctx.save_for_backward(p)
         return p
