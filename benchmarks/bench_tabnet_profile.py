@@ -106,11 +106,13 @@ step is per-operator overhead (a 256-row step costs about two thirds of a 1024-r
 The sorting sparsemax's forward was about 15% of the step and its sort 7-8%; skgates now
 takes the threshold of rows of <= 32 scores from pairwise differences laid out as
 (d, d, rows) (long inner loops), about 1.8x faster than the sort at 1024 x 20 in
-isolation, so at this width `aten::sort` no longer appears. A sort-free sparsemax
-(Michelot's iteration, exact after a few passes) spends about as much CPU as the sorting
-one here (its passes of small elementwise operators and reductions cost as much as the
-small sort they replace) and has a data-dependent loop (no single `torch.compile` graph,
-a device synchronisation per pass on a GPU), so skgates does not use it. Fusing a GLU
+isolation, so at this width `aten::sort` no longer appears. At this width a sort-free
+sparsemax (Michelot's iteration, exact after a few passes; the second variant above)
+spends about as much CPU as the pairwise one. For wider rows (more than 32 scores) the
+sort was 57% of `predict_proba` at 50 columns and Michelot's iteration is 2-3x faster
+than it (40-100 scores), so skgates uses it there in eager CPU code; its data-dependent
+loop (no single `torch.compile` graph, a device synchronisation per pass on a GPU) keeps
+compiled, traced and GPU code on the sort. Fusing a GLU
 layer (linear, ghost batch norm, GLU) into one custom `torch.autograd.Function` with a
 hand-written backward was slower (574 vs 504 us per layer forward + backward): the
 Python function's overhead exceeds the autograd nodes it saves.
