@@ -276,6 +276,11 @@ class ParameterListClipping(GradientNormClipping):
     def on_train_end(self, net, X=None, y=None, **kwargs):
         self.params_ = None  # no references to the parameters outside a training run
 
+    def __getstate__(self):
+        # A run stopped by an exception skips on_train_end: a pickle must not carry a second
+        # copy of the parameters (the net pickles its module apart), nor restore stale ones.
+        return {**self.__dict__, "params_": None}
+
     def on_grad_computed(self, net, named_parameters, **kwargs):
         if self.gradient_clip_value is None:
             return

@@ -14,21 +14,73 @@ test with the substitutes found so far added to the sources, until a round
 finds none. A column that is a (linear) function of the selected ones is
 credited, which is the all-relevant view of Boruta.
 
-Each round's statistics come from one pass over the rows (weighted
-cross-products of the current sources with every column), on the device the
-data live on, in float64 and in chunks of rows, so no ``n x d`` float64 copy is
-made.
+The statistics come from passes over the rows in chunks of bounded size, on
+the device the data live on, in float64: one for the means and variances, then
+one per round for the cross-products of that round's new sources with every
+column (cached), so no ``n x d`` float64 copy is made.
 """
 
 import numpy as np
 import torch
 from scipy.special import fdtrc
 
-_ROW_CHUNK = 16384
-# At 5% one Syn fit in 12 credited a noise column (R^2 0.002 on 14,000 rows, p = 4e-4)
-# and put it above weak relevant columns; true substitutes on MADELON-like and breast
-# cancer had p-values below 1e-55, so a stricter level costs them nothing.
+# Rows per pass chunk: about 2**22 float64 values (32 MiB) per temporary, whatever the width.
+_CHUNK_VALUES = 2 ** 22
+# At 5% TailDropout on Syn4 (seed 2 of the ranking protocol) credited a noise column
+# (R^2 0.002 on 14,000 rows, p = 4e-4) above a weak relevant column, while the true
+# substitutes on MADELON-like and breast cancer had p-values below 1e-55, so a stricter
+# level costs them nothing (benchmarks/study_substitutes_level.py).
 FAMILY_WISE_LEVEL = 0.001
+
+
+class _WeightedMoments:
+    """Weighted means, variances and (on demand, cached) covariance rows of the columns of ``X``.
+
+    One pass over the rows gives the means and variances; each later call of
+    :meth:`covariances` makes one pass for the columns it has not seen yet, so
+    the rounds of :func:`find_substitutes` never compute a cross-product twice.
+    Everything runs in float64 on ``X``'s device, in chunks of rows.
+    """
+
+    def __init__(self, X, weights):
+        self.X = X
+        self.w = weights.detach().to(torch.float64)
+        self.total = float(self.w.sum())
+        # Kish's effective number of rows: n for equal weights, unchanged by scaling them
+        self.n_effective = self.total ** 2 / float((self.w ** 2).sum()) if self.total > 0 else 0.0
+        self.chunk = max(1, _CHUNK_VALUES // max(X.shape[1], 1))
+        self._rows = {}
+        if self.total <= 0:
+            return
+        d = X.shape[1]
+        sums = torch.zeros(d, dtype=torch.float64, device=X.device)
+        squares = torch.zeros(d, dtype=torch.float64, device=X.device)
+        for rows, w_rows in self._chunks():
+            weighted = rows * w_rows
+            sums += weighted.sum(dim=0)
+            squares += (weighted * rows).sum(dim=0)
+        self.mean = sums / self.total
+        # From the raw sums: the columns are standardised, so their means are about 0
+        # and nothing cancels catastrophically.
+        self.var = (squares / self.total - self.mean ** 2).cpu().numpy()
+
+    def _chunks(self):
+        for start in range(0, len(self.X), self.chunk):
+            rows = self.X[start:start + self.chunk].detach().to(torch.float64)
+            yield rows, self.w[start:start + self.chunk, None]
+
+    def covariances(self, columns):
+        """``(len(columns), n_features)``: the weighted covariances of ``columns`` with every column."""
+        missing = [j for j in columns if j not in self._rows]
+        if missing:
+            index = torch.as_tensor(missing, device=self.X.device)
+            cross = torch.zeros(len(missing), self.X.shape[1], dtype=torch.float64,
+                                device=self.X.device)
+            for rows, w_rows in self._chunks():
+                cross += (rows[:, index] * w_rows).T @ rows
+            cov = (cross / self.total - self.mean[index, None] * self.mean[None, :]).cpu().numpy()
+            self._rows.update(zip(missing, cov))
+        return np.stack([self._rows[j] for j in columns])
 
 
 def substitution_r2(X, weights, sources):
@@ -52,44 +104,31 @@ def substitution_r2(X, weights, sources):
         Kish's effective number of rows, ``(sum w)^2 / sum w^2``: the number
         of rows for equal weights, unchanged when all weights are scaled.
     """
-    sources = np.asarray(sources, dtype=np.int64)
-    w = weights.detach().to(torch.float64)
-    total = float(w.sum())
-    n_effective = total ** 2 / float((w ** 2).sum()) if total > 0 else 0.0
-    d = X.shape[1]
-    if len(sources) == 0 or total <= 0:
-        return np.zeros(d), 0, n_effective
-    index = torch.as_tensor(sources, device=X.device)
-    sums = torch.zeros(d, dtype=torch.float64, device=X.device)
-    squares = torch.zeros(d, dtype=torch.float64, device=X.device)
-    cross = torch.zeros(len(sources), d, dtype=torch.float64, device=X.device)
-    for start in range(0, len(X), _ROW_CHUNK):
-        rows = X[start:start + _ROW_CHUNK].detach().to(torch.float64)
-        w_rows = w[start:start + _ROW_CHUNK, None]
-        weighted = rows * w_rows
-        sums += weighted.sum(dim=0)
-        squares += (weighted * rows).sum(dim=0)
-        cross += weighted[:, index].T @ rows
-    mean = sums / total
-    # Covariances from the raw sums: the columns are standardised, so their means are
-    # about 0 and nothing cancels catastrophically.
-    cov = (cross / total - mean[index, None] * mean[None, :]).cpu().numpy()
-    var = (squares / total - mean ** 2).cpu().numpy()
+    moments = _WeightedMoments(X, weights)
+    r2, rank = _r2_on(moments, np.asarray(sources, dtype=np.int64), X.shape[1])
+    return r2, rank, moments.n_effective
+
+
+def _r2_on(moments, sources, d):
+    """``(r2, rank)`` of every column on ``sources`` from ``moments``."""
+    if len(sources) == 0 or moments.total <= 0:
+        return np.zeros(d), 0
+    cov = moments.covariances(sources.tolist())
     cov_ss = cov[:, sources]
     values, vectors = np.linalg.eigh((cov_ss + cov_ss.T) / 2)
-    keep = values > values.max() * len(sources) * np.finfo(np.float64).eps if values.max() > 0 \
-        else np.zeros(len(values), dtype=bool)
+    keep = values > max(values.max(), 0.0) * len(sources) * np.finfo(np.float64).eps
     rank = int(keep.sum())
     if rank == 0:
-        return np.zeros(d), 0, n_effective
+        return np.zeros(d), 0
     # explained variance of column j: c_j^T C_SS^+ c_j, with the pseudo-inverse's spectrum
     projected = (vectors[:, keep].T @ cov) / np.sqrt(values[keep])[:, None]
     explained = (projected ** 2).sum(axis=0)
+    var = moments.var
     with np.errstate(divide="ignore", invalid="ignore"):
         r2 = np.where(var > 1e-12 * max(var.max(), 1e-300), explained / var, 0.0)
     r2 = np.clip(r2, 0.0, 1.0)
     r2[sources] = 1.0
-    return r2, rank, n_effective
+    return r2, rank
 
 
 def find_substitutes(X, weights, sources, alpha=FAMILY_WISE_LEVEL):
@@ -119,11 +158,12 @@ def find_substitutes(X, weights, sources, alpha=FAMILY_WISE_LEVEL):
     """
     d = X.shape[1]
     sources = np.asarray(sources, dtype=np.int64)
+    moments = _WeightedMoments(X, weights)
     rounds = np.zeros(d, dtype=np.int64)
     r2_credited = np.zeros(d)
     current = sources
     for round_ in range(1, d + 1):
-        r2, new = _significant(X, weights, current, alpha)
+        r2, new = _significant(moments, current, d, alpha)
         if not new.any():
             break
         rounds[new] = round_
@@ -135,12 +175,12 @@ def find_substitutes(X, weights, sources, alpha=FAMILY_WISE_LEVEL):
     return r2, substitutes, rounds
 
 
-def _significant(X, weights, sources, alpha):
+def _significant(moments, sources, d, alpha):
     """``R^2`` on ``sources`` and the columns outside them whose ``R^2`` is significant."""
-    r2, rank, n_effective = substitution_r2(X, weights, sources)
-    significant = np.zeros(X.shape[1], dtype=bool)
-    tested = np.setdiff1d(np.arange(X.shape[1]), sources)
-    dof = n_effective - rank - 1
+    r2, rank = _r2_on(moments, sources, d)
+    significant = np.zeros(d, dtype=bool)
+    tested = np.setdiff1d(np.arange(d), sources)
+    dof = moments.n_effective - rank - 1
     if rank == 0 or dof <= 0 or len(tested) == 0:
         return r2, significant
     r2_tested = r2[tested]
@@ -165,3 +205,17 @@ def credit_order(scores, sources, r2, substitutes, rounds=None):
     found = np.zeros(d, dtype=np.int64) if rounds is None else np.where(substitute_mask, rounds, 0)
     within = np.where(substitute_mask, -r2, -scores)
     return np.lexsort((np.arange(d), within, found, tier))
+
+
+def credited_order(X, weights, scores, sources):
+    """The estimators' entry point: ``(order, r2, substitutes)``.
+
+    ``sources`` None means no credit: the order is by ``scores`` alone (ties
+    keep the earlier column), ``r2`` is NaN and no column is a substitute.
+    """
+    scores = np.asarray(scores, dtype=np.float64)
+    d = len(scores)
+    if sources is None:
+        return np.lexsort((np.arange(d), -scores)), np.full(d, np.nan), np.zeros(d, dtype=bool)
+    r2, substitutes, rounds = find_substitutes(X, weights, sources)
+    return credit_order(scores, sources, r2, substitutes, rounds), r2, substitutes

@@ -11,7 +11,7 @@ from sklearn.utils.validation import check_is_fitted
 
 from ._base import BaseNetworkEstimator, TrainingData, training_params
 from ._selection import check_max_features, resolve_threshold, support_mask
-from ._substitutes import credit_order, find_substitutes
+from ._substitutes import credited_order
 from .nn.cancelout import CancelOut, CancelOutNetwork
 from .nn.mlp import MLP
 
@@ -351,22 +351,17 @@ class CancelOutSelector(SelectorMixin, BaseNetworkEstimator, BaseEstimator):
         super()._train_net(net, self._with_shadows(data), epochs)
 
     def _after_training(self, data, first_call):
-        sources = np.flatnonzero(self._get_support_mask())
-        if len(sources) == 0:
-            # Nothing passed the rule (a hard task, or too little training): the column the
-            # network trusts most lends its substitutes credit. Independent noise as the
-            # source credits nothing (the test's family-wise level).
-            sources = np.argsort(-self.feature_importances_, kind="stable")[:1]
-        d = self.n_features_in_
+        sources = None
         if self.credit_substitutes:
-            r2, substitutes, rounds = find_substitutes(data.X, data.weights, sources)
-        else:
-            r2, substitutes, rounds = np.full(d, np.nan), np.zeros(d, bool), np.zeros(d, np.int64)
-        self.substitution_r2_, self.substitutes_ = r2, substitutes
-        order = credit_order(self.feature_importances_, sources, np.nan_to_num(r2), substitutes,
-                             rounds)
-        self.ranking_ = np.empty(self.n_features_in_, dtype=np.int64)
-        self.ranking_[order] = np.arange(1, self.n_features_in_ + 1)
+            sources = np.flatnonzero(self._get_support_mask())
+            if len(sources) == 0:
+                # Nothing passed the rule (a hard task, or too little training): the column
+                # the network trusts most lends its substitutes credit. Independent noise as
+                # the source credits nothing (the test's family-wise level).
+                sources = np.argsort(-self.feature_importances_, kind="stable")[:1]
+        order, self.substitution_r2_, self.substitutes_ = credited_order(
+            data.X, data.weights, self.feature_importances_, sources)
+        self.ranking_ = np.argsort(order) + 1
 
     def _with_shadows(self, data):
         """``data`` with its shadow columns appended (drawn from torch's seeded RNG)."""

@@ -15,7 +15,7 @@ from sklearn.utils.validation import check_is_fitted
 from ._base import BaseNetworkEstimator, history_frame, training_params
 from ._net import HeldOutRows
 from ._seeding import draw_seed, torch_seeded
-from ._substitutes import credit_order, find_substitutes
+from ._substitutes import credited_order
 from .nn.mlp import MLP
 from .nn.taildropout import TailDropoutRankerNetwork
 
@@ -481,16 +481,12 @@ class TailDropoutRanker(SelectorMixin, BaseNetworkEstimator, BaseEstimator):
         pass ``min_credit_z``, and a noise source would promote nothing but
         would sit above every substitute.
         """
-        d = len(shapley)
         standing_out = self._standing_out(shapley, scale=2.0) if self.credit_substitutes else None
-        if standing_out is None or not standing_out.any():
-            self.substitution_r2_ = np.full(d, np.nan)
-            self.substitutes_ = np.zeros(d, dtype=bool)
-            return np.lexsort((np.arange(d), -shapley))
-        sources = np.flatnonzero(standing_out)
-        self.substitution_r2_, self.substitutes_, rounds = find_substitutes(
-            data.X, data.weights, sources)
-        return credit_order(shapley, sources, self.substitution_r2_, self.substitutes_, rounds)
+        sources = None if standing_out is None or not standing_out.any() else \
+            np.flatnonzero(standing_out)
+        order, self.substitution_r2_, self.substitutes_ = credited_order(
+            data.X, data.weights, shapley, sources)
+        return order
 
     def _choose_k(self, scree, shapley):
         """``n_features_to_select``, or the knee of the scree curve ``(d + 1,)`` capped

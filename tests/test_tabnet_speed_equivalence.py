@@ -8,11 +8,13 @@ comparisons are in float64 with tolerances, and there are no timing assertions.
 import contextlib
 import copy
 import importlib
+import pickle
 
 import pytest
 import torch
 import torch.nn.functional as F
 
+from skgates._net import ParameterListClipping
 from skgates.nn import GhostBatchNorm1d
 from skgates.nn.sparsemax import sparsemax
 
@@ -137,8 +139,6 @@ class _NetWithParameters:
 @pytest.mark.parametrize("norm_type", [2, 1])
 @pytest.mark.parametrize("collected", [True, False])
 def test_parameter_list_clipping_matches_clip_grad_norm(max_norm, norm_type, collected):
-    from skgates._net import ParameterListClipping
-
     torch.manual_seed(3)
     module = torch.nn.Sequential(torch.nn.Linear(5, 4), torch.nn.Linear(4, 3, bias=False)).double()
     module(torch.randn(7, 5, **torch_double)).pow(2).sum().backward()
@@ -242,3 +242,26 @@ def test_sparsemax_michelot_and_sort_paths_agree_with_the_reference(monkeypatch,
     torch.testing.assert_close(sparsemax(z), expected, equal_nan=True)  # Michelot
     monkeypatch.setattr(module, "_eager_cpu", lambda z: False)
     torch.testing.assert_close(sparsemax(z), expected, equal_nan=True)  # sort
+
+
+def test_ghost_batch_norm_follows_a_changed_momentum():
+    # The per-split constants are cached: changing momentum (a plain attribute) must not
+    # leave the running statistics on the old weights.
+    torch.manual_seed(0)
+    x = torch.randn(40, 3, **torch_double)
+    changed = GhostBatchNorm1d(3, virtual_batch_size=8).to(torch.float64).train()
+    changed(x)  # caches the constants of momentum 0.02
+    changed.momentum = 0.5
+    fresh = GhostBatchNorm1d(3, virtual_batch_size=8, momentum=0.5).to(torch.float64).train()
+    fresh.load_state_dict(changed.state_dict())
+    changed(x), fresh(x)
+    torch.testing.assert_close(changed.running_mean, fresh.running_mean)
+    torch.testing.assert_close(changed.running_var, fresh.running_var)
+
+
+def test_clipping_callback_pickles_without_its_parameter_list():
+    callback = ParameterListClipping(gradient_clip_value=1.0)
+    callback.params_ = [torch.nn.Parameter(torch.ones(3))]  # as after an interrupted run
+    restored = pickle.loads(pickle.dumps(callback))
+    assert restored.params_ is None and restored.gradient_clip_value == 1.0
+    assert callback.params_ is not None  # the live callback is untouched

@@ -147,7 +147,9 @@ class GhostBatchNorm1d(nn.Module):
         split (a training run sees one or two), except while ``torch.compile``
         traces (the graph folds them).
         """
-        key = (n_full, rest, like.dtype, like.device)
+        # (momentum, eps and the virtual batch size are plain attributes a user may change)
+        key = (n_full, rest, like.dtype, like.device, self.virtual_batch_size, self.momentum,
+               self.eps)
         compiling = torch.compiler.is_compiling()
         cache = {} if compiling else self.__dict__.setdefault("_chunk_constant_cache", {})
         if key not in cache:

@@ -53,7 +53,8 @@ def _mark_undefined(p, undefined):
 
 # Up to this width and this many pairwise differences the threshold comes from pairwise
 # differences, which on CPU is faster than a row-wise sort of a few scores (about 1.8x at
-# 1024 or 8192 rows of 20 scores); wider rows are sorted.
+# 1024 or 8192 rows of 20 scores); wider rows use Michelot's fixed point (eager CPU code)
+# or a sort.
 PAIRWISE_MAX_WIDTH = 32
 PAIRWISE_MAX_ELEMENTS = 2 ** 24
 PAIRWISE_BLOCK_ROWS = 2048
@@ -70,7 +71,9 @@ def _sparsemax_pairwise(z):
     with a non-finite maximum is all NaN. The work runs on the transposed
     ``(d, rows)`` scores, so that every reduction over a row's scores and the
     ``(d, d, rows)`` differences (in blocks of rows, to stay in cache) run along
-    the long rows axis.
+    the long rows axis. It shifts the transposed scores itself rather than calling
+    :func:`_shifted`, whose two masked copies of the ``(rows, d)`` scores made this
+    path 25% slower (1024 x 20: 604 against 485 us).
     """
     shape, width = z.shape, z.shape[-1]
     columns = z.reshape(-1, width).t().contiguous()  # (d, rows)
