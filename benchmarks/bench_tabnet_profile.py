@@ -70,17 +70,21 @@ def sort_free_sparsemax(z, dim=-1):
     return SPARSEMAX._to_last(out, dim)
 
 
-def make_step(n_rows=40000, n_noise=9, seed=0):
-    X, y, _ = make_syn("syn2", n_samples=n_rows, n_noise=n_noise, random_state=1)
-    X, y = torch.tensor(X, dtype=torch.float32), torch.tensor(y)
+def training_steps(tabnet_class, X, y, seed=0, generator=None):
+    """``steps(k)``: ``k`` eager training steps of a fresh ``tabnet_class`` network on ``(X, y)``.
+
+    The estimator's step at the speed benchmark's settings: batches of 1024 random rows,
+    cross-entropy + the sparsity penalty, gradient-norm clipping at 1, fused AdamW.
+    ``bench_tabnet_step_ab.py`` runs it for two revisions of skgates.
+    """
     torch.manual_seed(seed)
-    net = TabNet(X.shape[1], 2, n_d=8, n_a=8, n_steps=3, gamma=1.3, virtual_batch_size=128)
+    net = tabnet_class(X.shape[1], 2, n_d=8, n_a=8, n_steps=3, gamma=1.3, virtual_batch_size=128)
     optimizer = torch.optim.AdamW(net.parameters(), lr=0.02, weight_decay=0.0, fused=True)
     criterion = torch.nn.CrossEntropyLoss()
 
     def steps(k):
         for _ in range(k):
-            rows = torch.randint(0, len(X), (1024,))
+            rows = torch.randint(0, len(X), (1024,), generator=generator)
             optimizer.zero_grad(set_to_none=True)
             loss = criterion(net(X[rows]), y[rows]) + net.penalty()
             loss.backward()
@@ -88,6 +92,11 @@ def make_step(n_rows=40000, n_noise=9, seed=0):
             optimizer.step()
 
     return steps
+
+
+def make_step(n_rows=40000, n_noise=9, seed=0):
+    X, y, _ = make_syn("syn2", n_samples=n_rows, n_noise=n_noise, random_state=1)
+    return training_steps(TabNet, torch.tensor(X, dtype=torch.float32), torch.tensor(y), seed)
 
 
 def profiled(steps, k):
@@ -109,8 +118,9 @@ takes the threshold of rows of <= 32 scores from pairwise differences laid out a
 isolation, so at this width `aten::sort` no longer appears. At this width a sort-free
 sparsemax (Michelot's iteration, exact after a few passes; the second variant above)
 spends about as much CPU as the pairwise one. For wider rows (more than 32 scores) the
-sort was 57% of `predict_proba` at 50 columns and Michelot's iteration is 2-3x faster
-than it (40-100 scores), so skgates uses it there in eager CPU code; its data-dependent
+sort was 54% of `predict_proba` at 50 columns and Michelot's iteration is 2.3-4.8x
+faster than it (50-100 scores, `bench_sparsemax_paths.py`), so skgates uses it there in
+eager CPU code; its data-dependent
 loop (no single `torch.compile` graph, a device synchronisation per pass on a GPU) keeps
 compiled, traced and GPU code on the sort. Fusing a GLU
 layer (linear, ghost batch norm, GLU) into one custom `torch.autograd.Function` with a

@@ -35,6 +35,7 @@ import numpy as np
 import torch
 
 ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(Path(__file__).resolve().parent))  # bench_tabnet_profile
 
 
 def import_base(revision):
@@ -56,24 +57,11 @@ def data(n_rows=40000, n_features=20):
 
 
 def network_step(package, X, y, seed=0):
+    from bench_tabnet_profile import training_steps
+
     nn_module = importlib.import_module(package.__name__ + ".nn.tabnet")
-    X, y = torch.from_numpy(X), torch.from_numpy(y).long()
-    torch.manual_seed(seed)
-    net = nn_module.TabNet(X.shape[1], 2, n_d=8, n_a=8, n_steps=3, gamma=1.3, virtual_batch_size=128)
-    optimizer = torch.optim.AdamW(net.parameters(), lr=0.02, weight_decay=0.0, fused=True)
-    criterion = torch.nn.CrossEntropyLoss()
-    generator = torch.Generator().manual_seed(seed)
-
-    def steps(k):
-        for _ in range(k):
-            rows = torch.randint(0, len(X), (1024,), generator=generator)
-            optimizer.zero_grad(set_to_none=True)
-            loss = criterion(net(X[rows]), y[rows]) + net.penalty()
-            loss.backward()
-            torch.nn.utils.clip_grad_norm_(net.parameters(), 1.0)
-            optimizer.step()
-
-    return steps
+    return training_steps(nn_module.TabNet, torch.from_numpy(X), torch.from_numpy(y).long(), seed,
+                          generator=torch.Generator().manual_seed(seed))
 
 
 def classifier(package, epochs, compile=False):

@@ -27,7 +27,7 @@ from scipy.special import fdtrc
 # Rows per pass chunk: about 2**22 float64 values (32 MiB) per temporary, whatever the width.
 _CHUNK_VALUES = 2 ** 22
 # At 5% TailDropout on Syn4 (seed 2 of the ranking protocol) credited a noise column
-# (R^2 0.002 on 14,000 rows, p = 4e-4) above a weak relevant column, while the true
+# (R^2 0.0016 on 14,000 rows, p = 4e-4) above a weak relevant column, while the true
 # substitutes on MADELON-like and breast cancer had p-values below 1e-55, so a stricter
 # level costs them nothing (benchmarks/study_substitutes_level.py).
 FAMILY_WISE_LEVEL = 0.001

@@ -72,8 +72,8 @@ def _sparsemax_pairwise(z):
     ``(d, rows)`` scores, so that every reduction over a row's scores and the
     ``(d, d, rows)`` differences (in blocks of rows, to stay in cache) run along
     the long rows axis. It shifts the transposed scores itself rather than calling
-    :func:`_shifted`, whose two masked copies of the ``(rows, d)`` scores made this
-    path 25% slower (1024 x 20: 604 against 485 us).
+    :func:`_shifted`, whose masked copies of the ``(rows, d)`` scores made this path
+    16% slower (1024 x 20: 430 against 370 us, ``benchmarks/bench_sparsemax_paths.py``).
     """
     shape, width = z.shape, z.shape[-1]
     columns = z.reshape(-1, width).t().contiguous()  # (d, rows)
@@ -105,10 +105,10 @@ def _sparsemax_threshold_michelot(z):
     Start from ``tau = -1`` (no score at or below ``max - 1`` can be in the support),
     then repeat ``S = {i: z_i > tau}``, ``tau = (sum_S z - 1) / |S|``: ``tau`` only
     rises and ``S`` only shrinks, and once no row's support changes ``tau`` is exact.
-    At most ``d`` passes, 4-5 on TabNet-like scores; on the CPU 2-3x faster than
-    sorting rows of 40-100 scores (the sort took 57% of ``predict_proba`` at 50
-    columns). The loop's length depends on the data, so compiled, traced or GPU
-    code sorts instead.
+    At most ``d`` passes, 4-5 on TabNet-like scores; on the CPU 2.3-4.8x faster
+    than sorting rows of 50-100 scores (the sort took 54% of ``predict_proba`` at
+    50 columns; ``benchmarks/bench_sparsemax_paths.py``). The loop's length
+    depends on the data, so compiled, traced or GPU code sorts instead.
     """
     tau = torch.full_like(z[..., :1], -1.0)
     size = None
