@@ -66,6 +66,13 @@ Peer settings (chosen once here, not tuned per task):
   100 columns and 25 epochs, clipping at 1 learned slower and ranked worse);
   rank = ``feature_importances_`` (mean aggregate mask over the training rows).
   TabNetRegressor with the same settings for regression.
+- skgates TabNet-defaults: ``TabNetClassifier(random_state=...)`` (or
+  ``TabNetRegressor``) with every default (100 epochs, batch 1024 capped at the
+  rows, the substitutes credit on); rank = ``feature_importances_``.
+- skgates DropConnect: ``DropConnectClassifier(random_state=...)`` (or
+  ``DropConnectRegressor``) with every default (one hidden layer of 64,
+  p = 0.5, 100 epochs of batch 128, the substitutes credit on); rank =
+  ``feature_importances_`` (input x gradient, credited).
 - LassoNet 0.0.21: ``LassoNetClassifier`` (``LassoNetRegressor``) with its
   defaults (one hidden layer of 100, ``M=10``, dense-to-sparse lambda path);
   rank = ``feature_importances_`` (the lambda at which each column leaves the
@@ -256,6 +263,20 @@ def _skgates_tabnet(X, y, rs):
     return model.fit(X, y).feature_importances_
 
 
+def _skgates_tabnet_defaults(X, y, rs):
+    from skgates import TabNetClassifier, TabNetRegressor
+
+    cls = TabNetRegressor if _is_regression(y) else TabNetClassifier
+    return cls(random_state=rs).fit(X, y).feature_importances_
+
+
+def _skgates_dropconnect(X, y, rs):
+    from skgates import DropConnectClassifier, DropConnectRegressor
+
+    cls = DropConnectRegressor if _is_regression(y) else DropConnectClassifier
+    return cls(random_state=rs).fit(X, y).feature_importances_
+
+
 def _lassonet(X, y, rs):
     import torch
     from lassonet import LassoNetClassifier, LassoNetRegressor
@@ -352,6 +373,8 @@ METHODS = {
     "L1-logreg": _l1_logreg,
     "pytorch-tabnet": _tabnet,
     "TabNetClassifier": _skgates_tabnet,
+    "TabNet-defaults": _skgates_tabnet_defaults,
+    "DropConnect": _skgates_dropconnect,
     "LassoNet": _lassonet,
     "STG": _stg,
     "TailDropoutRanker": _taildropout_ranker,

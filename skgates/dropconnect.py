@@ -5,6 +5,7 @@ import torch
 from sklearn.base import ClassifierMixin, RegressorMixin
 
 from ._base import BaseNetworkEstimator, training_params
+from ._substitutes import CREDIT_PARAMETER_DOC, credited_importances
 from ._seeding import draw_seed, torch_seeded
 from .nn.dropconnect import DropConnectNetwork
 from .nn.mlp import check_activation
@@ -50,7 +51,8 @@ class _BaseDropConnect(BaseNetworkEstimator):
     _default_contractive_layers = ("hidden.*",)
     # hidden_layer_sizes, activation, p, inference and n_samples are checked by
     # skgates.nn.DropConnectNetwork, the layer they configure.
-    _parameter_constraints = {**BaseNetworkEstimator._parameter_constraints}
+    _parameter_constraints = {**BaseNetworkEstimator._parameter_constraints,
+                              "credit_substitutes": ["boolean"]}
 
     def _init(self, values):
         super().__init__(**training_params(values))
@@ -60,6 +62,7 @@ class _BaseDropConnect(BaseNetworkEstimator):
         self.inference = values["inference"]
         self.n_samples = values["n_samples"]
         self.scoring = values["scoring"]
+        self.credit_substitutes = values["credit_substitutes"]
 
     # ------------------------------------------------------------- the bridge
     def _build_module(self, n_features, n_outputs):
@@ -92,7 +95,13 @@ class _BaseDropConnect(BaseNetworkEstimator):
             self._importance_sum_ = self._importance_sum_ + values * n
             self._importance_rows_ += n
         total = self._importance_sum_ / self._importance_rows_
-        self.feature_importances_ = total / total.sum() if total.sum() > 0 else total
+        importances = total / total.sum() if total.sum() > 0 else total
+        if self.credit_substitutes:
+            # partial_fit: the credit of the running importances, tested on this chunk
+            self.uncredited_importances_ = importances
+            importances, self.substitution_r2_, self.substitutes_ = credited_importances(
+                data.X, data.weights, importances)
+        self.feature_importances_ = importances
 
     def fit(self, X, y, sample_weight=None, *, X_val=None, y_val=None, sample_weight_val=None):
         """Train the network on ``(X, y)``.
@@ -139,7 +148,7 @@ _DOC_PARAMETERS = """
         ``random_state``), see :class:`skgates.nn.DropConnectLinear`.
     n_samples : int, default=100
         Draws per row for ``inference="gaussian"``.{class_weight}
-    contractive : float, default=0.0
+    {credit}    contractive : float, default=0.0
         Weight of the contractive penalty on the chosen hidden layers (the
         mean over rows and layers of the squared Frobenius norm of the
         Jacobian with respect to the input, computed in closed form for the
@@ -193,7 +202,17 @@ _DOC_ATTRIBUTES = """
         Mean absolute input x gradient on (up to 2,000 rows of) the training
         data: ``mean_rows sum_k |x_j * d f_k / d x_j|`` with ``x`` the
         standardised input and ``f_k`` the {outputs}, for the expected-weight
-        network; normalised to sum to 1.
+        network; normalised to sum to 1. With ``credit_substitutes``, the
+        substitutes of the columns that stand out are credited.
+    uncredited_importances_ : ndarray of shape (n_features_in_,)
+        The input x gradient importances before the credit
+        (``credit_substitutes`` only).
+    substitutes_ : ndarray of bool, shape (n_features_in_,)
+        The columns credited as substitutes (``credit_substitutes`` only).
+    substitution_r2_ : ndarray of shape (n_features_in_,)
+        Each column's ``R^2`` on the sources (1 for them) and the substitutes
+        found before it (``credit_substitutes`` only; NaN when the
+        importances are all 0).
     n_outputs_ : int
         Network outputs.
     net_ : skgates._net.PenalizedNet
@@ -223,7 +242,7 @@ class DropConnectClassifier(ClassifierMixin, _BaseDropConnect):
     -> Linear``, trained with the cross-entropy; in training every example
     gets its own mask over every hidden weight matrix. Columns are
     standardised inside the estimator.
-""" + _DOC_PARAMETERS.replace("{class_weight}", _DOC_CLASS_WEIGHT) + """
+""" + _DOC_PARAMETERS.replace("{class_weight}", _DOC_CLASS_WEIGHT).replace("{credit}", CREDIT_PARAMETER_DOC) + """
     Attributes
     ----------
     classes_ : ndarray of shape (n_classes,)
@@ -252,7 +271,8 @@ class DropConnectClassifier(ClassifierMixin, _BaseDropConnect):
     }
 
     def __init__(self, *, hidden_layer_sizes=(64,), activation="relu", p=0.5, inference="mean",
-                 n_samples=100, class_weight=None, contractive=0.0, contractive_layers=None,
+                 n_samples=100, class_weight=None, credit_substitutes=True, contractive=0.0,
+                 contractive_layers=None,
                  max_epochs=100, batch_size=128, lr=0.003, weight_decay=0.0,
                  early_stopping=False, validation_fraction=0.1, n_iter_no_change=10,
                  device="cpu", random_state=None, verbose=0, callbacks=None, scoring=None):
@@ -297,7 +317,7 @@ class DropConnectRegressor(RegressorMixin, _BaseDropConnect):
     (single or multi-output); in training every example gets its own mask
     over every hidden weight matrix. Columns are standardised inside the
     estimator.
-""" + _DOC_PARAMETERS.replace("{class_weight}", "") + """
+""" + _DOC_PARAMETERS.replace("{class_weight}", "").replace("{credit}", CREDIT_PARAMETER_DOC) + """
     Attributes
     ----------""" + _DOC_ATTRIBUTES.format(outputs="standardised predicted targets") + """
     target_scaler_ : sklearn.preprocessing.StandardScaler
@@ -322,7 +342,8 @@ class DropConnectRegressor(RegressorMixin, _BaseDropConnect):
     _task = "regression"
 
     def __init__(self, *, hidden_layer_sizes=(64,), activation="relu", p=0.5, inference="mean",
-                 n_samples=100, contractive=0.0, contractive_layers=None, max_epochs=100,
+                 n_samples=100, credit_substitutes=True, contractive=0.0,
+                 contractive_layers=None, max_epochs=100,
                  batch_size=128, lr=0.003, weight_decay=0.0, early_stopping=False,
                  validation_fraction=0.1, n_iter_no_change=10, device="cpu", random_state=None,
                  verbose=0, callbacks=None, scoring=None):

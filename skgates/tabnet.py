@@ -20,6 +20,7 @@ from sklearn.utils.validation import _check_sample_weight, check_is_fitted, vali
 from ._base import BaseNetworkEstimator, training_params
 from ._categorical import CategoricalEncoder
 from ._net import ParameterListClipping
+from ._substitutes import CREDIT_PARAMETER_DOC, credited_importances
 from ._targets import (
     MultiTaskCrossEntropy, check_task_labels, encode_task_labels, label_columns,
     stack_labels, subset_accuracy, task_classes,
@@ -208,6 +209,9 @@ class _TabNetEstimator(BaseNetworkEstimator):
         aggregate, masks = self._batched(X, _explain_rows)
         return aggregate, masks.transpose(1, 0, 2)
 
+    def _credits_substitutes(self):
+        return False  # the pretrainer's importances are its encoder's, uncredited
+
     def _after_training(self, data, first_call):
         """Importances: mean aggregate mask over (at most 20,000 of) the training rows, summing to 1."""
         X_t = data.X
@@ -218,7 +222,12 @@ class _TabNetEstimator(BaseNetworkEstimator):
         importances = aggregate.mean(axis=0)
         total = importances.sum()
         n = len(importances)
-        self.feature_importances_ = importances / total if total > 0 else np.full(n, 1.0 / n)
+        importances = importances / total if total > 0 else np.full(n, 1.0 / n)
+        if self._credits_substitutes():
+            self.uncredited_importances_ = importances
+            importances, self.substitution_r2_, self.substitutes_ = credited_importances(
+                data.X, data.weights, importances)
+        self.feature_importances_ = importances
 
     def _fit_tabnet(self, X, y, from_pretrained, sample_weight=None, **validation):
         if from_pretrained is not None:
@@ -247,6 +256,14 @@ class _TabNetEstimator(BaseNetworkEstimator):
 
 
 class _SupervisedTabNet(_TabNetEstimator):
+    _parameter_constraints = {
+        **_TabNetEstimator._parameter_constraints,
+        "credit_substitutes": ["boolean"],
+    }
+
+    def _credits_substitutes(self):
+        return self.credit_substitutes
+
     def _build_module(self, n_features, n_outputs):
         module = TabNet(n_features, n_outputs, lambda_sparse=self.lambda_sparse,
                         **self._architecture(n_features))
@@ -310,7 +327,7 @@ class TabNetClassifier(ClassifierMixin, _SupervisedTabNet, BaseEstimator):
     ----------{_ARCHITECTURE_DOC}
     lambda_sparse : float, default=1e-3
         Weight of the mask entropy (sparsity) regulariser.
-    class_weight : dict, list of dict, "balanced" or None, default=None
+    {CREDIT_PARAMETER_DOC}    class_weight : dict, list of dict, "balanced" or None, default=None
         Weights of the classes in the loss, as in
         :class:`~sklearn.linear_model.LogisticRegression`: a dict
         ``{{label: weight}}``, or ``"balanced"`` (``fit`` only; pass a dict to
@@ -342,6 +359,16 @@ class TabNetClassifier(ClassifierMixin, _SupervisedTabNet, BaseEstimator):
     feature_importances_ : ndarray of shape (n_features_in_,)
         Mean over the training rows of the aggregate masks of :meth:`explain`:
         non-negative, sums to 1; embedded columns fold back onto their column.
+        With ``credit_substitutes``, the substitutes of the columns that stand
+        out are credited.
+    uncredited_importances_ : ndarray of shape (n_features_in_,)
+        The mean aggregate masks before the credit (``credit_substitutes`` only).
+    substitutes_ : ndarray of bool, shape (n_features_in_,)
+        The columns credited as substitutes (``credit_substitutes`` only).
+    substitution_r2_ : ndarray of shape (n_features_in_,)
+        Each column's ``R^2`` on the sources (1 for them) and the substitutes
+        found before it (``credit_substitutes`` only; NaN when the
+        importances are all 0).
     categorical_ : object
         The learned categorical encoding (columns, categories).
     net_ : skgates._net.PenalizedNet
@@ -393,15 +420,16 @@ class TabNetClassifier(ClassifierMixin, _SupervisedTabNet, BaseEstimator):
     }
 
     def __init__(self, *, n_d=8, n_a=8, n_steps=3, gamma=1.3, n_independent=2, n_shared=2,
-                 lambda_sparse=1e-3, virtual_batch_size=128, momentum=0.02,
-                 mask_type="sparsemax", cat_idxs="auto", cat_dims=None, cat_emb_dim=1,
-                 grouped_features=None, class_weight=None, compile=False, clip_value=1.0,
+                 lambda_sparse=1e-3, credit_substitutes=True, virtual_batch_size=128,
+                 momentum=0.02, mask_type="sparsemax", cat_idxs="auto", cat_dims=None,
+                 cat_emb_dim=1, grouped_features=None, class_weight=None, compile=False, clip_value=1.0,
                  contractive=0.0, contractive_layers=None, max_epochs=100, batch_size=1024,
                  lr=0.02, weight_decay=0.0, early_stopping=False, validation_fraction=0.1,
                  n_iter_no_change=10, device="cpu", random_state=None, verbose=0,
                  callbacks=None, scoring=None):
         self._init(locals())
         self.lambda_sparse = lambda_sparse
+        self.credit_substitutes = credit_substitutes
         self.scoring = scoring
         self.class_weight = class_weight
 
@@ -702,7 +730,7 @@ class TabNetRegressor(RegressorMixin, _SupervisedTabNet, BaseEstimator):
     ----------{_ARCHITECTURE_DOC}
     lambda_sparse : float, default=1e-3
         Weight of the mask entropy (sparsity) regulariser.
-{_TRAINING_DOC}    scoring : str, callable or None, default=None
+    {CREDIT_PARAMETER_DOC}{_TRAINING_DOC}    scoring : str, callable or None, default=None
         What early stopping watches on the held-out rows (recorded as
         ``valid_score`` in ``history_``): a scikit-learn scorer name such as
         ``"roc_auc"`` or ``"neg_mean_absolute_error"``, or a callable
@@ -711,7 +739,7 @@ class TabNetRegressor(RegressorMixin, _SupervisedTabNet, BaseEstimator):
 
     Attributes
     ----------
-    feature_importances_ : ndarray of shape (n_features_in_,)
+    feature_importances_, uncredited_importances_, substitutes_, substitution_r2_
         As for :class:`TabNetClassifier`.
     target_scaler_ : sklearn.preprocessing.StandardScaler
     net_, history_, categorical_, n_features_in_, feature_names_in_
@@ -735,15 +763,16 @@ class TabNetRegressor(RegressorMixin, _SupervisedTabNet, BaseEstimator):
     _task = "regression"
 
     def __init__(self, *, n_d=8, n_a=8, n_steps=3, gamma=1.3, n_independent=2, n_shared=2,
-                 lambda_sparse=1e-3, virtual_batch_size=128, momentum=0.02,
-                 mask_type="sparsemax", cat_idxs="auto", cat_dims=None, cat_emb_dim=1,
-                 grouped_features=None, compile=False, clip_value=1.0, contractive=0.0,
+                 lambda_sparse=1e-3, credit_substitutes=True, virtual_batch_size=128,
+                 momentum=0.02, mask_type="sparsemax", cat_idxs="auto", cat_dims=None,
+                 cat_emb_dim=1, grouped_features=None, compile=False, clip_value=1.0, contractive=0.0,
                  contractive_layers=None, max_epochs=100, batch_size=1024, lr=0.02,
                  weight_decay=0.0, early_stopping=False, validation_fraction=0.1,
                  n_iter_no_change=10, device="cpu", random_state=None, verbose=0,
                  callbacks=None, scoring=None):
         self._init(locals())
         self.lambda_sparse = lambda_sparse
+        self.credit_substitutes = credit_substitutes
         self.scoring = scoring
 
     def partial_fit(self, X, y, sample_weight=None):

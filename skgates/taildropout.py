@@ -15,7 +15,7 @@ from sklearn.utils.validation import check_is_fitted
 from ._base import BaseNetworkEstimator, history_frame, training_params
 from ._net import HeldOutRows
 from ._seeding import draw_seed, torch_seeded
-from ._substitutes import credited_order
+from ._substitutes import credited_order, standing_out
 from .nn.mlp import MLP
 from .nn.taildropout import TailDropoutRankerNetwork
 
@@ -463,15 +463,9 @@ class TailDropoutRanker(SelectorMixin, BaseNetworkEstimator, BaseEstimator):
     def _standing_out(self, shapley, scale=1.0):
         """Mask of the columns whose Shapley value stands out by ``scale * min_credit_z``
         robust standard deviations, or None (no cap)."""
-        if self.min_credit_z is None or len(shapley) < 10:
+        if self.min_credit_z is None:
             return None
-        # Most columns earn nothing, so the median and MAD of all Shapley values
-        # describe a column without signal.
-        center = np.median(shapley)
-        spread = 1.4826 * np.median(np.abs(shapley - center))
-        if not spread > 0:
-            return None
-        return shapley > center + scale * self.min_credit_z * spread
+        return standing_out(shapley, scale * self.min_credit_z)
 
     def _credited_order(self, data, shapley):
         """The columns that stand out, their substitutes, the rest (see ``credit_substitutes``).

@@ -3,10 +3,12 @@
 import numpy as np
 import pytest
 import torch
+from sklearn.base import clone
 from sklearn.linear_model import LinearRegression
 
-from skgates import CancelOutSelector, TailDropoutRanker
-from skgates._substitutes import FAMILY_WISE_LEVEL, credit_order, find_substitutes, substitution_r2
+from skgates import CancelOutSelector, DropConnectClassifier, TabNetClassifier, TailDropoutRanker
+from skgates._substitutes import (FAMILY_WISE_LEVEL, credit_order, credited_importances,
+                                  find_substitutes, standing_out, substitution_r2)
 
 
 def _tensor(X):
@@ -200,3 +202,70 @@ def test_cancelout_without_a_selection_credits_the_top_gate(copies_task):
     assert top in (0, 1, 2) and selector.substitution_r2_[top] == 1.0
     np.testing.assert_array_equal(np.flatnonzero(selector.substitutes_), sorted({0, 1, 2} - {top}))
     assert np.argsort(selector.ranking_)[0] == top
+
+
+def test_standing_out_needs_a_crowd():
+    assert standing_out(np.arange(9.0), 1.0) is None  # fewer than 10 scores
+    assert standing_out(np.r_[np.zeros(20), 1.0], 1.0) is None  # MAD 0
+    scores = np.r_[np.linspace(0.0, 1.0, 20), 10.0]
+    np.testing.assert_array_equal(np.flatnonzero(standing_out(scores, 5.0)), [20])
+
+
+def _lift_task():
+    rng = np.random.default_rng(3)
+    X = rng.normal(size=(600, 25))
+    X[:, 9] = X[:, 4] + 0.5 * rng.normal(size=600)  # a substitute of the source x4
+    importances = rng.uniform(0.001, 0.01, size=25)
+    importances[4], importances[17] = 0.6, 0.2  # stand out far above the crowd
+    importances[9] = 0.0005  # the network left the copy alone
+    return X, importances / importances.sum()
+
+
+def test_credited_importances_lift_the_substitute_by_its_r2():
+    X, importances = _lift_task()
+    credited, r2, substitutes = credited_importances(_tensor(X), torch.ones(600), importances)
+    assert np.flatnonzero(substitutes).tolist() == [9]
+    X32 = X.astype(np.float32).astype(np.float64)
+    reference_r2 = LinearRegression().fit(X32[:, [4, 17]], X32[:, 9]).score(X32[:, [4, 17]],
+                                                                          X32[:, 9])
+    assert r2[9] == pytest.approx(reference_r2, abs=1e-6)
+    # low = the strongest uncredited column, high = the strongest source
+    low = np.delete(importances, [4, 17, 9]).max()
+    lifted = importances.copy()
+    lifted[9] = low + reference_r2 * (importances[4] - low)
+    np.testing.assert_allclose(credited, lifted / lifted.sum(), rtol=1e-6)
+    assert credited.sum() == pytest.approx(1.0)
+    # the other columns keep their order
+    others = np.delete(np.arange(25), 9)
+    np.testing.assert_array_equal(np.argsort(-credited[others], kind="stable"),
+                                  np.argsort(-importances[others], kind="stable"))
+
+
+def test_credited_importances_fall_back_to_the_top_column_and_pass_zeros():
+    X, importances = _lift_task()
+    flat = np.full(25, 0.02)
+    flat[4], flat[9] = 0.5, 0.0  # 24 equal values: MAD 0, the top column is the source
+    credited, _, substitutes = credited_importances(_tensor(X), torch.ones(600), flat / flat.sum())
+    assert np.flatnonzero(substitutes).tolist() == [9]
+    assert credited[9] > np.delete(credited, [4, 9]).max()
+    zeros, r2, none = credited_importances(_tensor(X), torch.ones(600), np.zeros(25))
+    assert not zeros.any() and np.isnan(r2).all() and not none.any()
+
+
+@pytest.mark.parametrize("estimator", [
+    DropConnectClassifier(max_epochs=15, random_state=0),
+    TabNetClassifier(max_epochs=15, batch_size=128, random_state=0),
+], ids=["dropconnect", "tabnet"])
+def test_network_importances_credit_the_copies(copies_task, estimator):
+    X, y = copies_task
+    model = clone(estimator).fit(X, y)
+    assert model.feature_importances_.sum() == pytest.approx(1.0)
+    assert not model.substitutes_[3:].any()  # the noise columns are not copies
+    # the copies of the used column rank above every noise column
+    credited_or_source = model.substitutes_ | (model.substitution_r2_ == 1.0)
+    assert credited_or_source[:3].sum() >= 2
+    top = np.argsort(-model.feature_importances_, kind="stable")[:3]
+    assert set(top) == {0, 1, 2}
+    off = clone(estimator).set_params(credit_substitutes=False).fit(X, y)
+    np.testing.assert_allclose(off.feature_importances_, model.uncredited_importances_)
+    assert not hasattr(off, "uncredited_importances_")
