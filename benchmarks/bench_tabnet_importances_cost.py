@@ -1,7 +1,7 @@
 """What computing TabNet's ``feature_importances_`` costs, as a share of ``fit``.
 
 ``fit`` ends by computing the importances (the mean aggregate mask over at most
-20,000 training rows, ``_after_training``); this times that step alone and the whole
+20,000 training rows and the substitutes credit on the same rows, ``_after_training``); this times that step alone and the whole
 ``fit`` at the speed benchmark's settings (n_d = n_a = 8, 3 steps, batch 1024,
 virtual batch 128, one torch thread): 40,000 x 20 rows for 5 epochs and 200,000 x 50
 rows for 1 epoch, medians of 3 repeats, and the share it would be of a 50-epoch fit.

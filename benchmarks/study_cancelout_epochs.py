@@ -17,13 +17,13 @@ import sys
 import time
 from pathlib import Path
 
-import numpy as np
 import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from bench_selection import data_spec, load_task  # noqa: E402
 
 from skgates import CancelOutSelector  # noqa: E402
+from skgates.datasets import precision_at_k  # noqa: E402
 
 EPOCHS = (60, 200, 400)
 
@@ -34,13 +34,13 @@ def main(tasks):
     for task in tasks:
         for seed in (0, 1, 2):
             X_train, y_train, _, _, relevant = load_task(task, spec, seed)
-            k, result = len(relevant), {}
+            result = {}
             for epochs in EPOCHS:
                 start = time.time()
                 selector = CancelOutSelector(max_epochs=epochs, random_state=seed).fit(X_train, y_train)
-                top = np.argsort(selector.ranking_)[:k]
                 kept = selector.get_support()
-                result[epochs] = (round(len(set(top) & set(relevant)) / k, 2), int(kept.sum()),
+                result[epochs] = (round(precision_at_k(-selector.ranking_, relevant), 2),
+                                  int(kept.sum()),
                                   int(kept[list(relevant)].sum()), round(time.time() - start, 1))
             print(task, seed, result, flush=True)
 

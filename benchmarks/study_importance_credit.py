@@ -27,18 +27,13 @@ from bench_selection import data_spec, load_task  # noqa: E402
 from skgates import (DropConnectClassifier, DropConnectRegressor,  # noqa: E402
                      TabNetClassifier, TabNetRegressor)
 from skgates._substitutes import credited_importances, standing_out  # noqa: E402
+from skgates.datasets import precision_at_k  # noqa: E402
 
 ESTIMATORS = {
     "dropconnect": (DropConnectClassifier, DropConnectRegressor),
     "tabnet": (TabNetClassifier, TabNetRegressor),
 }
 LEVELS = (3.0, 5.0, 8.0)
-
-
-def precision_at_k(importances, relevant):
-    k = len(relevant)
-    top = np.argsort(-np.asarray(importances), kind="stable")[:k]
-    return round(len(set(top.tolist()) & set(relevant)) / k, 2)
 
 
 def main(which, tasks, seeds=(0, 1, 2)):
@@ -59,9 +54,10 @@ def main(which, tasks, seeds=(0, 1, 2)):
                 credited, _, substitutes = credited_importances(X_t, torch.ones(len(X_t)), raw, z)
                 standing = standing_out(raw, z)
                 n_sources = 1 if standing is None or not standing.any() else int(standing.sum())
-                levels[z] = (precision_at_k(credited, relevant), n_sources, int(substitutes.sum()))
-            print(which, task, seed, "uncredited", precision_at_k(raw, relevant),
-                  "credited", precision_at_k(model.feature_importances_, relevant), levels,
+                levels[z] = (round(precision_at_k(credited, relevant), 2), n_sources,
+                            int(substitutes.sum()))
+            print(which, task, seed, "uncredited", round(precision_at_k(raw, relevant), 2),
+                  "credited", round(precision_at_k(model.feature_importances_, relevant), 2), levels,
                   f"fit {seconds:.0f}s", flush=True)
 
 

@@ -29,6 +29,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from bench_selection import data_spec, load_task  # noqa: E402
 
 from skgates import DropConnectClassifier, TabNetClassifier  # noqa: E402
+from skgates.datasets import precision_at_k  # noqa: E402
 
 
 def make(which, n, seed):
@@ -40,12 +41,6 @@ def make(which, n, seed):
     if which == "tabnet_default":
         return TabNetClassifier(random_state=seed)
     return DropConnectClassifier(random_state=seed)
-
-
-def precision_at_k(importances, relevant):
-    k = len(relevant)
-    top = np.argsort(-np.asarray(importances), kind="stable")[:k]
-    return round(len(set(top.tolist()) & set(relevant)) / k, 2)
 
 
 def main(which, tasks, seed=0):
@@ -67,9 +62,9 @@ def main(which, tasks, seed=0):
                                          scoring="neg_log_loss", n_repeats=3, random_state=0)
         auc = roc_auc_score(y_test, model.predict_proba(X_test)[:, 1])
         print(which, task, seed, f"test AUC {auc:.3f}",
-              "own", precision_at_k(model.uncredited_importances_, relevant),
-              "permutation(train)", precision_at_k(on_train.importances_mean, relevant),
-              "permutation(test)", precision_at_k(on_test.importances_mean, relevant),
+              "own", round(precision_at_k(model.uncredited_importances_, relevant), 2),
+              "permutation(train)", round(precision_at_k(on_train.importances_mean, relevant), 2),
+              "permutation(test)", round(precision_at_k(on_test.importances_mean, relevant), 2),
               f"fit {fit_seconds:.0f}s permutation {permutation_seconds:.1f}s", flush=True)
 
 

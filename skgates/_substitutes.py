@@ -230,21 +230,33 @@ def credited_order(X, weights, scores, sources):
 SOURCE_Z = 8.0
 
 #: The parameter's documentation, shared by the estimators whose importances take the credit.
-CREDIT_PARAMETER_DOC = """credit_substitutes : bool, default=True
+CREDIT_PARAMETER_DOC = f"""credit_substitutes : bool, default=True
         Credit the *substitutes* of the most important columns in
         ``feature_importances_``: a network that sees two copies of a signal
         uses one, and the other's importance sinks among the noise
         (RandomForest and Boruta credit both). The *sources* are the columns
-        whose importance stands out (more than 8 robust standard deviations
+        whose importance stands out (more than {SOURCE_Z:g} robust standard deviations
         above the median importance; the most important column when none
         does); a column that a linear regression on the sources (and the
         substitutes found so far) predicts, by an F-test at family-wise level
-        0.1%, is a substitute. A substitute's importance is raised to lie
+        {FAMILY_WISE_LEVEL:.1%}, is a substitute. A substitute's importance is raised to lie
         between the largest importance of the uncredited columns and the
         largest of the sources, by its ``R^2``, and the importances are
         normalised to sum to 1 again; the network's own importances stay in
         ``uncredited_importances_``. False leaves them as the network gives them.
 """
+
+#: The attributes the credit adds, documented once for those estimators.
+CREDIT_ATTRIBUTES_DOC = """
+    uncredited_importances_ : ndarray of shape (n_features_in_,)
+        The network's own importances, before the credit
+        (``credit_substitutes`` only).
+    substitutes_ : ndarray of bool, shape (n_features_in_,)
+        The columns credited as substitutes (``credit_substitutes`` only).
+    substitution_r2_ : ndarray of shape (n_features_in_,)
+        Each column's ``R^2`` on the sources (1 for them) and the substitutes
+        found before it (``credit_substitutes`` only; NaN when the
+        importances are all 0)."""
 
 
 def standing_out(scores, z):
@@ -302,9 +314,7 @@ def credited_importances(X, weights, importances, z=SOURCE_Z):
         sources = np.flatnonzero(standing)
     if weights.ndim > 1:
         weights = weights.mean(dim=1)
-    r2, substitutes, _ = find_substitutes(X, weights, sources)
-    substitutes = substitutes.copy()
-    substitutes[sources] = False
+    r2, substitutes, _ = find_substitutes(X, weights, sources)  # never marks a source
     credited = importances.copy()
     if substitutes.any():
         # Above every uncredited column, below the strongest source: a noise column that

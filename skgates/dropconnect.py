@@ -5,8 +5,8 @@ import torch
 from sklearn.base import ClassifierMixin, RegressorMixin
 
 from ._base import BaseNetworkEstimator, training_params
-from ._substitutes import CREDIT_PARAMETER_DOC, credited_importances
 from ._seeding import draw_seed, torch_seeded
+from ._substitutes import CREDIT_ATTRIBUTES_DOC, CREDIT_PARAMETER_DOC, credited_importances
 from .nn.dropconnect import DropConnectNetwork
 from .nn.mlp import check_activation
 
@@ -203,16 +203,7 @@ _DOC_ATTRIBUTES = """
         data: ``mean_rows sum_k |x_j * d f_k / d x_j|`` with ``x`` the
         standardised input and ``f_k`` the {outputs}, for the expected-weight
         network; normalised to sum to 1. With ``credit_substitutes``, the
-        substitutes of the columns that stand out are credited.
-    uncredited_importances_ : ndarray of shape (n_features_in_,)
-        The input x gradient importances before the credit
-        (``credit_substitutes`` only).
-    substitutes_ : ndarray of bool, shape (n_features_in_,)
-        The columns credited as substitutes (``credit_substitutes`` only).
-    substitution_r2_ : ndarray of shape (n_features_in_,)
-        Each column's ``R^2`` on the sources (1 for them) and the substitutes
-        found before it (``credit_substitutes`` only; NaN when the
-        importances are all 0).
+        substitutes of the columns that stand out are credited.""" + CREDIT_ATTRIBUTES_DOC + """
     n_outputs_ : int
         Network outputs.
     net_ : skgates._net.PenalizedNet
@@ -242,7 +233,8 @@ class DropConnectClassifier(ClassifierMixin, _BaseDropConnect):
     -> Linear``, trained with the cross-entropy; in training every example
     gets its own mask over every hidden weight matrix. Columns are
     standardised inside the estimator.
-""" + _DOC_PARAMETERS.replace("{class_weight}", _DOC_CLASS_WEIGHT).replace("{credit}", CREDIT_PARAMETER_DOC) + """
+""" + _DOC_PARAMETERS.replace("{class_weight}", _DOC_CLASS_WEIGHT).replace(
+    "{credit}", CREDIT_PARAMETER_DOC) + """
     Attributes
     ----------
     classes_ : ndarray of shape (n_classes,)
@@ -272,9 +264,8 @@ class DropConnectClassifier(ClassifierMixin, _BaseDropConnect):
 
     def __init__(self, *, hidden_layer_sizes=(64,), activation="relu", p=0.5, inference="mean",
                  n_samples=100, class_weight=None, credit_substitutes=True, contractive=0.0,
-                 contractive_layers=None,
-                 max_epochs=100, batch_size=128, lr=0.003, weight_decay=0.0,
-                 early_stopping=False, validation_fraction=0.1, n_iter_no_change=10,
+                 contractive_layers=None, max_epochs=100, batch_size=128, lr=0.003,
+                 weight_decay=0.0, early_stopping=False, validation_fraction=0.1, n_iter_no_change=10,
                  device="cpu", random_state=None, verbose=0, callbacks=None, scoring=None):
         self._init(locals())
         self.class_weight = class_weight
@@ -317,7 +308,8 @@ class DropConnectRegressor(RegressorMixin, _BaseDropConnect):
     (single or multi-output); in training every example gets its own mask
     over every hidden weight matrix. Columns are standardised inside the
     estimator.
-""" + _DOC_PARAMETERS.replace("{class_weight}", "").replace("{credit}", CREDIT_PARAMETER_DOC) + """
+""" + _DOC_PARAMETERS.replace("{class_weight}", "").replace(
+    "{credit}", CREDIT_PARAMETER_DOC) + """
     Attributes
     ----------""" + _DOC_ATTRIBUTES.format(outputs="standardised predicted targets") + """
     target_scaler_ : sklearn.preprocessing.StandardScaler
@@ -343,8 +335,8 @@ class DropConnectRegressor(RegressorMixin, _BaseDropConnect):
 
     def __init__(self, *, hidden_layer_sizes=(64,), activation="relu", p=0.5, inference="mean",
                  n_samples=100, credit_substitutes=True, contractive=0.0,
-                 contractive_layers=None, max_epochs=100,
-                 batch_size=128, lr=0.003, weight_decay=0.0, early_stopping=False,
+                 contractive_layers=None, max_epochs=100, batch_size=128, lr=0.003,
+                 weight_decay=0.0, early_stopping=False,
                  validation_fraction=0.1, n_iter_no_change=10, device="cpu", random_state=None,
                  verbose=0, callbacks=None, scoring=None):
         self._init(locals())

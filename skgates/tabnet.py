@@ -20,7 +20,7 @@ from sklearn.utils.validation import _check_sample_weight, check_is_fitted, vali
 from ._base import BaseNetworkEstimator, training_params
 from ._categorical import CategoricalEncoder
 from ._net import ParameterListClipping
-from ._substitutes import CREDIT_PARAMETER_DOC, credited_importances
+from ._substitutes import CREDIT_ATTRIBUTES_DOC, CREDIT_PARAMETER_DOC, credited_importances
 from ._targets import (
     MultiTaskCrossEntropy, check_task_labels, encode_task_labels, label_columns,
     stack_labels, subset_accuracy, task_classes,
@@ -213,11 +213,15 @@ class _TabNetEstimator(BaseNetworkEstimator):
         return False  # the pretrainer's importances are its encoder's, uncredited
 
     def _after_training(self, data, first_call):
-        """Importances: mean aggregate mask over (at most 20,000 of) the training rows, summing to 1."""
-        X_t = data.X
+        """Importances: mean aggregate mask over (at most 20,000 of) the training rows, summing to 1.
+
+        The substitutes credit tests the same rows (its cost stays bounded on large data).
+        """
+        X_t, weights = data.X, data.weights
         if len(X_t) > 20000:
             rows = np.sort(np.random.RandomState(0).choice(len(X_t), 20000, replace=False))
-            X_t = X_t[torch.as_tensor(rows, device=X_t.device)]
+            rows = torch.as_tensor(rows, device=X_t.device)
+            X_t, weights = X_t[rows], weights[rows.to(weights.device)]
         aggregate, _ = self._batched(X_t, _explain_rows)
         importances = aggregate.mean(axis=0)
         total = importances.sum()
@@ -226,7 +230,7 @@ class _TabNetEstimator(BaseNetworkEstimator):
         if self._credits_substitutes():
             self.uncredited_importances_ = importances
             importances, self.substitution_r2_, self.substitutes_ = credited_importances(
-                data.X, data.weights, importances)
+                X_t, weights, importances)
         self.feature_importances_ = importances
 
     def _fit_tabnet(self, X, y, from_pretrained, sample_weight=None, **validation):
@@ -360,15 +364,7 @@ class TabNetClassifier(ClassifierMixin, _SupervisedTabNet, BaseEstimator):
         Mean over the training rows of the aggregate masks of :meth:`explain`:
         non-negative, sums to 1; embedded columns fold back onto their column.
         With ``credit_substitutes``, the substitutes of the columns that stand
-        out are credited.
-    uncredited_importances_ : ndarray of shape (n_features_in_,)
-        The mean aggregate masks before the credit (``credit_substitutes`` only).
-    substitutes_ : ndarray of bool, shape (n_features_in_,)
-        The columns credited as substitutes (``credit_substitutes`` only).
-    substitution_r2_ : ndarray of shape (n_features_in_,)
-        Each column's ``R^2`` on the sources (1 for them) and the substitutes
-        found before it (``credit_substitutes`` only; NaN when the
-        importances are all 0).
+        out are credited.{CREDIT_ATTRIBUTES_DOC}
     categorical_ : object
         The learned categorical encoding (columns, categories).
     net_ : skgates._net.PenalizedNet
@@ -422,8 +418,8 @@ class TabNetClassifier(ClassifierMixin, _SupervisedTabNet, BaseEstimator):
     def __init__(self, *, n_d=8, n_a=8, n_steps=3, gamma=1.3, n_independent=2, n_shared=2,
                  lambda_sparse=1e-3, credit_substitutes=True, virtual_batch_size=128,
                  momentum=0.02, mask_type="sparsemax", cat_idxs="auto", cat_dims=None,
-                 cat_emb_dim=1, grouped_features=None, class_weight=None, compile=False, clip_value=1.0,
-                 contractive=0.0, contractive_layers=None, max_epochs=100, batch_size=1024,
+                 cat_emb_dim=1, grouped_features=None, class_weight=None, compile=False,
+                 clip_value=1.0, contractive=0.0, contractive_layers=None, max_epochs=100, batch_size=1024,
                  lr=0.02, weight_decay=0.0, early_stopping=False, validation_fraction=0.1,
                  n_iter_no_change=10, device="cpu", random_state=None, verbose=0,
                  callbacks=None, scoring=None):
@@ -765,8 +761,8 @@ class TabNetRegressor(RegressorMixin, _SupervisedTabNet, BaseEstimator):
     def __init__(self, *, n_d=8, n_a=8, n_steps=3, gamma=1.3, n_independent=2, n_shared=2,
                  lambda_sparse=1e-3, credit_substitutes=True, virtual_batch_size=128,
                  momentum=0.02, mask_type="sparsemax", cat_idxs="auto", cat_dims=None,
-                 cat_emb_dim=1, grouped_features=None, compile=False, clip_value=1.0, contractive=0.0,
-                 contractive_layers=None, max_epochs=100, batch_size=1024, lr=0.02,
+                 cat_emb_dim=1, grouped_features=None, compile=False, clip_value=1.0,
+                 contractive=0.0, contractive_layers=None, max_epochs=100, batch_size=1024, lr=0.02,
                  weight_decay=0.0, early_stopping=False, validation_fraction=0.1,
                  n_iter_no_change=10, device="cpu", random_state=None, verbose=0,
                  callbacks=None, scoring=None):

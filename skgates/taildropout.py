@@ -104,8 +104,9 @@ class TailDropoutRanker(SelectorMixin, BaseNetworkEstimator, BaseEstimator):
         that a linear regression on the sources predicts better than chance
         (F-test of its ``R^2``, Bonferroni over the columns tested,
         family-wise level 0.1%), in rounds that add the substitutes found so
-        far to the sources, ordered by round and then ``R^2``. A network credits one of two redundant copies of a
-        signal; RandomForest and Boruta credit both. Independent noise
+        far to the sources, ordered by round and then ``R^2``. A network
+        credits one of two redundant copies of a signal; RandomForest and
+        Boruta credit both. Independent noise
         columns are credited with probability at most 0.1% per fit (exactly
         for Gaussian columns). The knee, still capped at the number of columns
         that stand out by ``min_credit_z``, may then take a substitute where
@@ -475,9 +476,8 @@ class TailDropoutRanker(SelectorMixin, BaseNetworkEstimator, BaseEstimator):
         pass ``min_credit_z``, and a noise source would promote nothing but
         would sit above every substitute.
         """
-        standing_out = self._standing_out(shapley, scale=2.0) if self.credit_substitutes else None
-        sources = None if standing_out is None or not standing_out.any() else \
-            np.flatnonzero(standing_out)
+        strong = self._standing_out(shapley, scale=2.0) if self.credit_substitutes else None
+        sources = None if strong is None or not strong.any() else np.flatnonzero(strong)
         order, self.substitution_r2_, self.substitutes_ = credited_order(
             data.X, data.weights, shapley, sources)
         return order
@@ -492,10 +492,10 @@ class TailDropoutRanker(SelectorMixin, BaseNetworkEstimator, BaseEstimator):
         best = scree.min()
         close = scree[1:] - best <= self.knee_tolerance * (scree[0] - best)
         knee = int(np.argmax(close)) + 1
-        standing_out = self._standing_out(shapley)
-        if standing_out is None:
+        credited = self._standing_out(shapley)
+        if credited is None:
             return knee
-        return max(1, min(knee, int(np.count_nonzero(standing_out))))
+        return max(1, min(knee, int(np.count_nonzero(credited))))
 
     # ------------------------------------------------------------ the bridge
     def _check_params(self, n_features):
