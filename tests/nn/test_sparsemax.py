@@ -166,3 +166,19 @@ def test_huge_finite_scores_stay_on_the_simplex(function):
 def test_dim_must_be_an_int(module):
     with pytest.raises(TypeError, match="dim must be an int, got 1.0"):
         module(dim=1.0)
+
+
+@pytest.mark.parametrize("width,scale", [(40, 0.05), (40, 3.0), (300, 0.01), (300, 5.0)])
+def test_michelot_threshold_equals_the_sorted_one(width, scale):
+    # Wide rows take Michelot's fixed point on the CPU; small scales give supports of many
+    # scores (many passes), large ones supports of a few (few passes).
+    from skgates.nn.sparsemax import (
+        _shifted, _sparsemax_threshold_michelot, _sparsemax_threshold_sorted,
+    )
+
+    z = torch.tensor(np.random.RandomState(width).randn(500, width) * scale)
+    shifted, _ = _shifted(z)
+    fixed_point = _sparsemax_threshold_michelot(shifted)
+    np.testing.assert_allclose(fixed_point, _sparsemax_threshold_sorted(shifted), atol=1e-12)
+    support = (sparsemax(z) > 0).sum(dim=1)
+    assert support.min() >= 1 and (support.max() > 8 if scale < 0.1 else support.max() < 8)
