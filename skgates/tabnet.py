@@ -20,6 +20,8 @@ from sklearn.utils.validation import _check_sample_weight, check_is_fitted, vali
 from ._base import BaseNetworkEstimator, training_params
 from ._categorical import CategoricalEncoder
 from ._net import ParameterListClipping
+from ._permutation import PERMUTATION_ROWS, permutation_importances
+from ._seeding import draw_seed
 from ._substitutes import CREDIT_ATTRIBUTES_DOC, CREDIT_PARAMETER_DOC, credited_importances
 from ._targets import (
     MultiTaskCrossEntropy, check_task_labels, encode_task_labels, label_columns,
@@ -76,6 +78,21 @@ _ARCHITECTURE_DOC = """
     contractive_layers : list of str or None, default=None
         fnmatch patterns of submodule names whose outputs count; None = the
         estimator's default (the feature transformers of the decision steps).
+"""
+
+_IMPORTANCE_DOC = f"""importance : {{"mask", "permutation"}}, default="mask"
+        What ``feature_importances_`` measures (before the credit).
+        ``"mask"``: the paper's aggregate attention mask, averaged over (at
+        most 20,000 of) the training rows; nearly free. ``"permutation"``: the
+        rise of the training loss (weighted, as in training) when a column's
+        values are permuted among (at most {PERMUTATION_ROWS:,}) training rows, in
+        eval mode, negative rises counted as 0 (the masks are used if no
+        column raises the loss). It ranks better where the network has not
+        learned enough for its masks to be sharp (100 columns, 100 epochs:
+        see ``docs/benchmarks/tabnet_selection.md``), at the cost of one
+        forward pass per column over those rows, which grows with the
+        square of the number of columns (2 s at 100 columns, over 2 min at
+        500 on one CPU thread). ``partial_fit`` measures it on each chunk.
 """
 
 _TRAINING_DOC = """
@@ -212,6 +229,17 @@ class _TabNetEstimator(BaseNetworkEstimator):
     def _credits_substitutes(self):
         return False  # the pretrainer's importances are its encoder's, uncredited
 
+    def _importance_type(self):
+        return "mask"  # (the pretrainer has no loss of y to permute against)
+
+    def _permutation_importances(self, data, fallback):
+        """Permutation importances normalised to sum to 1 (``fallback`` if no column raises the loss)."""
+        rises = permutation_importances(self.net_, self._inference_module(), data,
+                                        random_state=draw_seed(self.random_state))
+        rises = np.clip(rises, 0.0, None)
+        total = rises.sum()
+        return rises / total if total > 0 else fallback
+
     def _after_training(self, data, first_call):
         """Importances: mean aggregate mask over (at most 20,000 of) the training rows, summing to 1.
 
@@ -227,6 +255,8 @@ class _TabNetEstimator(BaseNetworkEstimator):
         total = importances.sum()
         n = len(importances)
         importances = importances / total if total > 0 else np.full(n, 1.0 / n)
+        if self._importance_type() == "permutation":
+            importances = self._permutation_importances(data, fallback=importances)
         if self._credits_substitutes():
             self.uncredited_importances_ = importances
             importances, self.substitution_r2_, self.substitutes_ = credited_importances(
@@ -263,10 +293,14 @@ class _SupervisedTabNet(_TabNetEstimator):
     _parameter_constraints = {
         **_TabNetEstimator._parameter_constraints,
         "credit_substitutes": ["boolean"],
+        "importance": [StrOptions({"mask", "permutation"})],
     }
 
     def _credits_substitutes(self):
         return self.credit_substitutes
+
+    def _importance_type(self):
+        return self.importance
 
     def _build_module(self, n_features, n_outputs):
         module = TabNet(n_features, n_outputs, lambda_sparse=self.lambda_sparse,
@@ -331,7 +365,7 @@ class TabNetClassifier(ClassifierMixin, _SupervisedTabNet, BaseEstimator):
     ----------{_ARCHITECTURE_DOC}
     lambda_sparse : float, default=1e-3
         Weight of the mask entropy (sparsity) regulariser.
-    {CREDIT_PARAMETER_DOC}    class_weight : dict, list of dict, "balanced" or None, default=None
+    {CREDIT_PARAMETER_DOC}    {_IMPORTANCE_DOC}    class_weight : dict, list of dict, "balanced" or None, default=None
         Weights of the classes in the loss, as in
         :class:`~sklearn.linear_model.LogisticRegression`: a dict
         ``{{label: weight}}``, or ``"balanced"`` (``fit`` only; pass a dict to
@@ -361,8 +395,9 @@ class TabNetClassifier(ClassifierMixin, _SupervisedTabNet, BaseEstimator):
         a single task, the number of the network's outputs (``n_classes``),
         as for every skgates classifier.
     feature_importances_ : ndarray of shape (n_features_in_,)
-        Mean over the training rows of the aggregate masks of :meth:`explain`:
-        non-negative, sums to 1; embedded columns fold back onto their column.
+        Mean over the training rows of the aggregate masks of :meth:`explain`
+        (or the permutation importance, see ``importance``): non-negative,
+        sums to 1; embedded columns fold back onto their column.
         With ``credit_substitutes``, the substitutes of the columns that stand
         out are credited.{CREDIT_ATTRIBUTES_DOC}
     categorical_ : object
@@ -416,7 +451,8 @@ class TabNetClassifier(ClassifierMixin, _SupervisedTabNet, BaseEstimator):
     }
 
     def __init__(self, *, n_d=8, n_a=8, n_steps=3, gamma=1.3, n_independent=2, n_shared=2,
-                 lambda_sparse=1e-3, credit_substitutes=True, virtual_batch_size=128,
+                 lambda_sparse=1e-3, credit_substitutes=True, importance="mask",
+                 virtual_batch_size=128,
                  momentum=0.02, mask_type="sparsemax", cat_idxs="auto", cat_dims=None,
                  cat_emb_dim=1, grouped_features=None, class_weight=None, compile=False,
                  clip_value=1.0, contractive=0.0, contractive_layers=None, max_epochs=100, batch_size=1024,
@@ -426,6 +462,7 @@ class TabNetClassifier(ClassifierMixin, _SupervisedTabNet, BaseEstimator):
         self._init(locals())
         self.lambda_sparse = lambda_sparse
         self.credit_substitutes = credit_substitutes
+        self.importance = importance
         self.scoring = scoring
         self.class_weight = class_weight
 
@@ -726,7 +763,7 @@ class TabNetRegressor(RegressorMixin, _SupervisedTabNet, BaseEstimator):
     ----------{_ARCHITECTURE_DOC}
     lambda_sparse : float, default=1e-3
         Weight of the mask entropy (sparsity) regulariser.
-    {CREDIT_PARAMETER_DOC}{_TRAINING_DOC}    scoring : str, callable or None, default=None
+    {CREDIT_PARAMETER_DOC}    {_IMPORTANCE_DOC}{_TRAINING_DOC}    scoring : str, callable or None, default=None
         What early stopping watches on the held-out rows (recorded as
         ``valid_score`` in ``history_``): a scikit-learn scorer name such as
         ``"roc_auc"`` or ``"neg_mean_absolute_error"``, or a callable
@@ -759,7 +796,8 @@ class TabNetRegressor(RegressorMixin, _SupervisedTabNet, BaseEstimator):
     _task = "regression"
 
     def __init__(self, *, n_d=8, n_a=8, n_steps=3, gamma=1.3, n_independent=2, n_shared=2,
-                 lambda_sparse=1e-3, credit_substitutes=True, virtual_batch_size=128,
+                 lambda_sparse=1e-3, credit_substitutes=True, importance="mask",
+                 virtual_batch_size=128,
                  momentum=0.02, mask_type="sparsemax", cat_idxs="auto", cat_dims=None,
                  cat_emb_dim=1, grouped_features=None, compile=False, clip_value=1.0,
                  contractive=0.0, contractive_layers=None, max_epochs=100, batch_size=1024, lr=0.02,
@@ -769,6 +807,7 @@ class TabNetRegressor(RegressorMixin, _SupervisedTabNet, BaseEstimator):
         self._init(locals())
         self.lambda_sparse = lambda_sparse
         self.credit_substitutes = credit_substitutes
+        self.importance = importance
         self.scoring = scoring
 
     def partial_fit(self, X, y, sample_weight=None):

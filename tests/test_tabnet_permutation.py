@@ -1,0 +1,116 @@
+"""TabNet's permutation importance against a brute-force computation through predict_proba."""
+
+import numpy as np
+import pytest
+from sklearn.metrics import log_loss, mean_squared_error
+from sklearn.utils._param_validation import InvalidParameterError
+
+from skgates import TabNetClassifier, TabNetRegressor
+from skgates._permutation import permutation_importances
+from skgates.datasets import make_syn
+
+FAST = dict(max_epochs=8, batch_size=128, virtual_batch_size=64, random_state=0)
+
+
+@pytest.fixture(scope="module")
+def syn2():
+    X, y, relevant = make_syn("syn2", n_samples=600, n_noise=6, random_state=0)
+    return X, y, relevant
+
+
+def brute_force(model, X, y, weights, order, loss):
+    """Loss of predict_proba (or predict) on the raw rows with each column permuted by ``order``."""
+    def value(rows):
+        if loss == "log_loss":
+            return log_loss(y, model.predict_proba(rows), sample_weight=weights,
+                            labels=model.classes_)
+        return mean_squared_error(y, model.predict(rows), sample_weight=weights)
+
+    base = value(X)
+    rises = []
+    for j in range(X.shape[1]):
+        permuted = X.copy()
+        permuted[:, j] = X[order, j]
+        rises.append(value(permuted) - base)
+    return np.array(rises)
+
+
+def test_classifier_rises_equal_the_brute_force_log_loss(syn2):
+    X, y, _ = syn2
+    weights = np.random.RandomState(1).uniform(0.2, 2.0, len(y))
+    model = TabNetClassifier(**FAST).fit(X, y, sample_weight=weights)
+    data = model._prepare(X, y, weights, first_call=False, streaming=True, update=False)
+    rises = permutation_importances(model.net_, model._inference_module(), data, random_state=7)
+    order = np.random.RandomState(7).permutation(len(y))  # the function's draw (no subsample)
+    expected = brute_force(model, X, y, weights, order, "log_loss")
+    np.testing.assert_allclose(rises, expected, rtol=1e-3, atol=1e-5)
+    assert np.any(np.abs(expected) > 1e-2)  # the comparison is not between zeros
+
+
+def test_regressor_rises_are_the_brute_force_ones_on_the_standardised_scale(syn2):
+    X, _, _ = syn2
+    y = X[:, 0] ** 2 + X[:, 1]
+    model = TabNetRegressor(**FAST).fit(X, y)
+    data = model._prepare(X, y, None, first_call=False, streaming=True, update=False)
+    rises = permutation_importances(model.net_, model._inference_module(), data, random_state=3)
+    order = np.random.RandomState(3).permutation(len(y))
+    # the network's loss is the squared error of the standardised target
+    expected = brute_force(model, X, y, None, order, "squared_error") / y.var()
+    np.testing.assert_allclose(rises, expected, rtol=1e-3, atol=1e-5)
+
+
+def test_subsample_bounds_the_rows(syn2):
+    X, y, _ = syn2
+    model = TabNetClassifier(**FAST).fit(X, y)
+    data = model._prepare(X, y, None, first_call=False, streaming=True, update=False)
+    rng = np.random.RandomState(5)
+    rows = np.sort(rng.choice(len(y), 100, replace=False))
+    order = rng.permutation(100)
+    rises = permutation_importances(model.net_, model._inference_module(), data, random_state=5,
+                                    max_rows=100)
+    np.testing.assert_allclose(rises, brute_force(model, X[rows], y[rows], None, order,
+                                                  "log_loss"), rtol=1e-3, atol=1e-5)
+
+
+def test_estimator_reports_the_normalised_rises(syn2):
+    X, y, _ = syn2
+    model = TabNetClassifier(importance="permutation", credit_substitutes=False, **FAST)
+    model.fit(X, y)
+    data = model._prepare(X, y, None, first_call=False, streaming=True, update=False)
+    from skgates._seeding import draw_seed
+
+    rises = np.clip(permutation_importances(model.net_, model._inference_module(), data,
+                                            random_state=draw_seed(0)), 0, None)
+    np.testing.assert_allclose(model.feature_importances_, rises / rises.sum(), rtol=1e-6)
+    assert model.feature_importances_.sum() == pytest.approx(1.0)
+    masks = TabNetClassifier(credit_substitutes=False, **FAST).fit(X, y).feature_importances_
+    assert not np.allclose(masks, model.feature_importances_)
+
+
+def test_multitask_and_partial_fit_give_importances(syn2):
+    X, y, _ = syn2
+    Y = np.c_[y, (X[:, 0] > 0).astype(int)]
+    model = TabNetClassifier(importance="permutation", **FAST).fit(X, Y)
+    assert model.feature_importances_.shape == (X.shape[1],)
+    assert model.feature_importances_.sum() == pytest.approx(1.0)
+    stream = TabNetRegressor(importance="permutation", **FAST)
+    stream.partial_fit(X[:300], X[:300, 0]).partial_fit(X[300:], X[300:, 0])
+    assert np.argmax(stream.feature_importances_) == 0
+
+
+def test_no_rise_falls_back_to_the_masks(syn2, monkeypatch):
+    # a network that no permutation hurts (all rises <= 0) reports its masks
+    from skgates import tabnet
+
+    X, y, _ = syn2
+    masks = TabNetClassifier(credit_substitutes=False, **FAST).fit(X, y).feature_importances_
+    monkeypatch.setattr(tabnet, "permutation_importances",
+                        lambda *args, **kwargs: -np.ones(X.shape[1]))
+    fallback = TabNetClassifier(importance="permutation", credit_substitutes=False, **FAST)
+    np.testing.assert_allclose(fallback.fit(X, y).feature_importances_, masks)
+
+
+def test_unknown_importance_is_rejected(syn2):
+    X, y, _ = syn2
+    with pytest.raises(InvalidParameterError, match="importance"):
+        TabNetClassifier(importance="gain", **FAST).fit(X, y)
