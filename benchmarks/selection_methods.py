@@ -69,6 +69,9 @@ Peer settings (chosen once here, not tuned per task):
 - skgates TabNet-defaults: ``TabNetClassifier(random_state=...)`` (or
   ``TabNetRegressor``) with every default (100 epochs, batch 1024 capped at the
   rows, the substitutes credit on); rank = ``feature_importances_``.
+- skgates TabNet-permutation: TabNet-defaults with ``importance="permutation"``
+  (the rise of the training loss when a column is permuted among at most
+  2,000 training rows, credited); rank = ``feature_importances_``.
 - skgates DropConnect: ``DropConnectClassifier(random_state=...)`` (or
   ``DropConnectRegressor``) with every default (one hidden layer of 64,
   p = 0.5, 100 epochs of batch 128, the substitutes credit on); rank =
@@ -270,6 +273,13 @@ def _skgates_tabnet_defaults(X, y, rs):
     return cls(random_state=rs).fit(X, y).feature_importances_
 
 
+def _skgates_tabnet_permutation(X, y, rs):
+    from skgates import TabNetClassifier, TabNetRegressor
+
+    cls = TabNetRegressor if _is_regression(y) else TabNetClassifier
+    return cls(importance="permutation", random_state=rs).fit(X, y).feature_importances_
+
+
 def _skgates_dropconnect(X, y, rs):
     from skgates import DropConnectClassifier, DropConnectRegressor
 
@@ -374,6 +384,7 @@ METHODS = {
     "pytorch-tabnet": _tabnet,
     "TabNetClassifier": _skgates_tabnet,
     "TabNet-defaults": _skgates_tabnet_defaults,
+    "TabNet-permutation": _skgates_tabnet_permutation,
     "DropConnect": _skgates_dropconnect,
     "LassoNet": _lassonet,
     "STG": _stg,
