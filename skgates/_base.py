@@ -216,14 +216,17 @@ class BaseNetworkEstimator(PicklableNetMixin, BaseEstimator):
         try:
             with torch_seeded(seed, self.device):
                 self._train_network(data)
+            if isinstance(self.net_.train_split, HeldOutRows):
+                # Its row indices belong to this fit's data; later partial_fit calls split
+                # their own.
+                self.net_.train_split = None if not self.early_stopping else ValidSplit(
+                    self.validation_fraction, random_state=draw_seed(self.random_state))
+            # (inside the try: a Ctrl-C during the importances must not leave a fitted-looking
+            # estimator without them)
+            self._after_training(data, first_call=True)
         except BaseException:
             self._reset()
             raise
-        if isinstance(self.net_.train_split, HeldOutRows):
-            # Its row indices belong to this fit's data; later partial_fit calls split their own.
-            self.net_.train_split = None if not self.early_stopping else ValidSplit(
-                self.validation_fraction, random_state=draw_seed(self.random_state))
-        self._after_training(data, first_call=True)
         return self
 
     def _partial_fit(self, X, y, classes=None, sample_weight=None):
@@ -243,11 +246,11 @@ class BaseNetworkEstimator(PicklableNetMixin, BaseEstimator):
                 if first_call:
                     self.net_ = self._new_training_net(data, streaming=True)
                 self._train_net(self.net_, data, epochs=self._chunk_epochs())
+            self._after_training(data, first_call=first_call)
         except BaseException:
             if first_call:
                 self._reset()
             raise
-        self._after_training(data, first_call=first_call)
         return self
 
     def _warn_unused_scoring(self, has_held_out):

@@ -3,10 +3,12 @@
 import numpy as np
 import pytest
 from sklearn.metrics import log_loss, mean_squared_error
+from sklearn.exceptions import NotFittedError
 from sklearn.utils._param_validation import InvalidParameterError
 
 from skgates import TabNetClassifier, TabNetRegressor
 from skgates._permutation import permutation_importances
+from skgates._seeding import draw_seed
 from skgates.datasets import make_syn
 
 FAST = dict(max_epochs=8, batch_size=128, virtual_batch_size=64, random_state=0)
@@ -19,7 +21,7 @@ def syn2():
 
 
 def brute_force(model, X, y, weights, order, loss):
-    """Loss of predict_proba (or predict) on the raw rows with each column permuted by ``order``."""
+    """Loss of predict_proba (or predict) on the raw rows, each column permuted by ``order``."""
     def value(rows):
         if loss == "log_loss":
             return log_loss(y, model.predict_proba(rows), sample_weight=weights,
@@ -40,7 +42,7 @@ def test_classifier_rises_equal_the_brute_force_log_loss(syn2):
     weights = np.random.RandomState(1).uniform(0.2, 2.0, len(y))
     model = TabNetClassifier(**FAST).fit(X, y, sample_weight=weights)
     data = model._prepare(X, y, weights, first_call=False, streaming=True, update=False)
-    rises = permutation_importances(model.net_, model._inference_module(), data, random_state=7)
+    rises = permutation_importances(model, data, random_state=7)
     order = np.random.RandomState(7).permutation(len(y))  # the function's draw (no subsample)
     expected = brute_force(model, X, y, weights, order, "log_loss")
     np.testing.assert_allclose(rises, expected, rtol=1e-3, atol=1e-5)
@@ -52,7 +54,7 @@ def test_regressor_rises_are_the_brute_force_ones_on_the_standardised_scale(syn2
     y = X[:, 0] ** 2 + X[:, 1]
     model = TabNetRegressor(**FAST).fit(X, y)
     data = model._prepare(X, y, None, first_call=False, streaming=True, update=False)
-    rises = permutation_importances(model.net_, model._inference_module(), data, random_state=3)
+    rises = permutation_importances(model, data, random_state=3)
     order = np.random.RandomState(3).permutation(len(y))
     # the network's loss is the squared error of the standardised target
     expected = brute_force(model, X, y, None, order, "squared_error") / y.var()
@@ -66,7 +68,7 @@ def test_subsample_bounds_the_rows(syn2):
     rng = np.random.RandomState(5)
     rows = np.sort(rng.choice(len(y), 100, replace=False))
     order = rng.permutation(100)
-    rises = permutation_importances(model.net_, model._inference_module(), data, random_state=5,
+    rises = permutation_importances(model, data, random_state=5,
                                     max_rows=100)
     np.testing.assert_allclose(rises, brute_force(model, X[rows], y[rows], None, order,
                                                   "log_loss"), rtol=1e-3, atol=1e-5)
@@ -77,9 +79,7 @@ def test_estimator_reports_the_normalised_rises(syn2):
     model = TabNetClassifier(importance="permutation", credit_substitutes=False, **FAST)
     model.fit(X, y)
     data = model._prepare(X, y, None, first_call=False, streaming=True, update=False)
-    from skgates._seeding import draw_seed
-
-    rises = np.clip(permutation_importances(model.net_, model._inference_module(), data,
+    rises = np.clip(permutation_importances(model, data,
                                             random_state=draw_seed(0)), 0, None)
     np.testing.assert_allclose(model.feature_importances_, rises / rises.sum(), rtol=1e-6)
     assert model.feature_importances_.sum() == pytest.approx(1.0)
@@ -114,3 +114,22 @@ def test_unknown_importance_is_rejected(syn2):
     X, y, _ = syn2
     with pytest.raises(InvalidParameterError, match="importance"):
         TabNetClassifier(importance="gain", **FAST).fit(X, y)
+
+
+@pytest.mark.parametrize("method", ["fit", "partial_fit"])
+def test_ctrl_c_during_the_importances_leaves_no_fitted_estimator(syn2, monkeypatch, method):
+    # The permutation runs after training (about 80 s at 500 columns): an interrupt there
+    # must not leave an estimator that predicts but has no feature_importances_.
+    from skgates import tabnet
+
+    def interrupted(*args, **kwargs):
+        raise KeyboardInterrupt
+
+    X, y, _ = syn2
+    monkeypatch.setattr(tabnet, "permutation_importances", interrupted)
+    model = TabNetClassifier(importance="permutation", **FAST)
+    with pytest.raises(KeyboardInterrupt):
+        getattr(model, method)(X, y, **({"classes": [0, 1]} if method == "partial_fit" else {}))
+    with pytest.raises(NotFittedError):
+        model.predict(X)
+    assert not hasattr(model, "feature_importances_")
