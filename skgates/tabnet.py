@@ -91,9 +91,10 @@ _IMPORTANCE_DOC = f"""importance : {{"mask", "permutation"}}, default="mask"
         learned enough for its masks to be sharp (100 columns, 100 epochs:
         see ``docs/benchmarks/tabnet_selection.md``), at the cost of one
         forward pass per column over those rows, which grows with the
-        square of the number of columns (one CPU thread: about 2 s next to a
-        28 s fit at 100 columns and 14,000 rows, about 80 s next to a 15 s
-        fit at 500 columns and 1,820 rows). ``partial_fit`` measures it on each chunk.
+        square of the number of columns (one CPU thread: 1-2 s next to a
+        28 s fit at 100 columns and 14,000 rows, 1-1.5 min next to a 15 s fit
+        at 500 columns and 1,820 rows, several minutes at thousands of
+        columns). ``partial_fit`` measures it on each chunk.
 """
 
 _TRAINING_DOC = """
