@@ -54,6 +54,8 @@ PAPER_SETTINGS = {
     "syn6": dict(lambda_sparse=0.005, n_steps=5, gamma=1.5),
 }
 SPEED_SIZES = {"40k x 20": (40000, 20, 5), "200k x 50": (200000, 50, 1)}  # rows, columns, epochs
+BATCH = (1024, 128)  # --batch-size, --virtual-batch-size
+DEVICE = "cpu"  # --device: both libraries train and predict there
 SPEED_ARCH = dict(n_d=8, n_a=8, n_steps=3, gamma=1.3, n_independent=2, n_shared=2,
                   momentum=0.02, lambda_sparse=1e-3)
 
@@ -61,9 +63,11 @@ SPEED_ARCH = dict(n_d=8, n_a=8, n_steps=3, gamma=1.3, n_independent=2, n_shared=
 # ------------------------------------------------------------------ runners
 def fit_skgates(X, y, arch, batch_size, virtual_batch_size, epochs, seed, compile=False, **extra):
     model = TabNetClassifier(**arch, batch_size=batch_size, virtual_batch_size=virtual_batch_size,
-                             max_epochs=epochs, lr=0.02, random_state=seed, compile=compile, **extra)
+                             max_epochs=epochs, lr=0.02, random_state=seed, compile=compile,
+                             device=DEVICE, **extra)
     start = time.perf_counter()
     model.fit(X, y)
+    _synchronize()
     return model, time.perf_counter() - start
 
 
@@ -74,7 +78,7 @@ def fit_peer(X, y, arch, batch_size, virtual_batch_size, epochs, seed, eval_set=
     options = dict(n_d=arch["n_d"], n_a=arch["n_a"], n_steps=arch["n_steps"], gamma=arch["gamma"],
                    n_independent=arch["n_independent"], n_shared=arch["n_shared"],
                    momentum=arch["momentum"], lambda_sparse=arch["lambda_sparse"], seed=seed,
-                   verbose=0, device_name="cpu", optimizer_params=dict(lr=0.02))
+                   verbose=0, device_name=DEVICE, optimizer_params=dict(lr=0.02))
     if decay_every:
         options.update(scheduler_fn=torch.optim.lr_scheduler.StepLR,
                        scheduler_params=dict(step_size=decay_every, gamma=0.7))
@@ -84,13 +88,19 @@ def fit_peer(X, y, arch, batch_size, virtual_batch_size, epochs, seed, eval_set=
         warnings.simplefilter("ignore")
         model.fit(X, y, eval_set=eval_set, max_epochs=epochs, patience=patience,
                   batch_size=batch_size, virtual_batch_size=virtual_batch_size, drop_last=False)
+    _synchronize()
     return model, time.perf_counter() - start
 
 
 def timed_predict(model, X):
     start = time.perf_counter()
-    proba = model.predict_proba(X)
+    proba = model.predict_proba(X)  # numpy: the device has finished
     return proba, time.perf_counter() - start
+
+
+def _synchronize():
+    if DEVICE.startswith("cuda"):
+        torch.cuda.synchronize()
 
 
 # -------------------------------------------------------------------- speed
@@ -105,14 +115,15 @@ def speed(threads, repeats, sizes):
         for n_threads in threads:
             torch.set_num_threads(n_threads)
             runners = {
-                "skgates eager": lambda: fit_skgates(X, y, SPEED_ARCH, 1024, 128, epochs, 0),
-                "skgates compile": lambda: fit_skgates(X, y, SPEED_ARCH, 1024, 128, epochs, 0, compile=True),
-                "pytorch-tabnet": lambda: fit_peer(X, y, SPEED_ARCH, 1024, 128, epochs, 0),
+                "skgates eager": lambda: fit_skgates(X, y, SPEED_ARCH, *BATCH, epochs, 0),
+                "skgates compile": lambda: fit_skgates(X, y, SPEED_ARCH, *BATCH, epochs, 0,
+                                                       compile=True),
+                "pytorch-tabnet": lambda: fit_peer(X, y, SPEED_ARCH, *BATCH, epochs, 0),
             }
             results = {name: {"fit": [], "predict": [], "auc": []} for name in runners}
             # One-time initialisation (lazy imports, thread pools) is not timed: tiny fits first.
-            fit_skgates(X[:2048], y[:2048], SPEED_ARCH, 1024, 128, 1, 0)
-            fit_peer(X[:2048], y[:2048], SPEED_ARCH, 1024, 128, 1, 0)
+            fit_skgates(X[:2048], y[:2048], SPEED_ARCH, *BATCH, 1, 0)
+            fit_peer(X[:2048], y[:2048], SPEED_ARCH, *BATCH, 1, 0)
             # The first compiled fit compiles: timed on its own, not in the medians.
             _, first_compile = runners["skgates compile"]()
             print(f"{size_name} threads={n_threads} first compiled fit: {first_compile:.0f} s", flush=True)
@@ -207,7 +218,8 @@ def _kept_sections(path):
 
 
 def machine():
-    return (f"{platform.processor() or platform.machine()}, {os.cpu_count()} CPUs, "
+    gpu = f", {torch.cuda.get_device_name()}" if DEVICE.startswith("cuda") else ""
+    return (f"{platform.processor() or platform.machine()}, {os.cpu_count()} CPUs{gpu}, "
             f"torch {torch.__version__}, Python {platform.python_version()}")
 
 
@@ -221,8 +233,10 @@ def write_report(results, path):
             "## Throughput", "",
             f"Command: `{s['command']}`. Data: Syn2 rows with noise columns "
             "(40,000 x 20 for 5 epochs, 200,000 x 50 for 1 epoch), prediction on 10,000 rows. "
-            "Equal hyperparameters: n_d = n_a = 8, 3 steps, gamma 1.3, batch 1024, virtual "
-            "batch 128, lr 0.02, lambda_sparse 1e-3; pytorch-tabnet with `drop_last=False`. "
+            f"Device: {s.get('device', 'cpu')} for both libraries. "
+            "Equal hyperparameters: n_d = n_a = 8, 3 steps, gamma 1.3, "
+            f"batch {s.get('batch_size', 1024)}, virtual batch {s.get('virtual_batch_size', 128)}, "
+            "lr 0.02, lambda_sparse 1e-3; pytorch-tabnet with `drop_last=False`. "
             "Medians of the interleaved repeats (last column) after warm-up fits (the first, compiling "
             "fit with `compile=True` is reported apart); ratios are "
             "median same-round ratios to pytorch-tabnet. The load average after each (size, threads) "
@@ -317,7 +331,12 @@ def main(argv=None):
                         help="epochs of the projected training budget in the report")
     parser.add_argument("--cold-compile-cache", action="store_true",
                         help="compile into a fresh inductor cache (a first run on a new machine)")
+    parser.add_argument("--device", default="cpu", help="torch device of both libraries")
+    parser.add_argument("--batch-size", type=int, default=1024)
+    parser.add_argument("--virtual-batch-size", type=int, default=128)
     args = parser.parse_args(argv)
+    global DEVICE, BATCH
+    DEVICE, BATCH = args.device, (args.batch_size, args.virtual_batch_size)
     if args.cold_compile_cache:
         import tempfile
 
@@ -341,7 +360,9 @@ def main(argv=None):
         results["speed"] = sorted(kept + new_speed, key=lambda r: (r["size"], r["threads"]))
         results.setdefault("speed_commands", []).append(command)
         results["speed_settings"] = dict(command="; ".join(results["speed_commands"]),
-                                         repeats=args.repeats, budget_epochs=args.budget_epochs)
+                                         repeats=args.repeats, budget_epochs=args.budget_epochs,
+                                         device=args.device, batch_size=args.batch_size,
+                                         virtual_batch_size=args.virtual_batch_size)
     if new_syn is not None:
         done = {r["task"] for r in new_syn}
         kept = [r for r in results.get("syn", []) if r["task"] not in done]

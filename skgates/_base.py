@@ -608,7 +608,8 @@ class BaseNetworkEstimator(PicklableNetMixin, BaseEstimator):
         module.eval()
         parts = []
         try:
-            with torch.no_grad(), torch_seeded(draw_seed(self.random_state), self.device):
+            with torch.no_grad(), torch_seeded(draw_seed(self.random_state),
+                                               self._inference_device()):
                 for start in range(0, rows, PREDICT_BATCH_SIZE):
                     batch = batch_of(start, start + PREDICT_BATCH_SIZE)
                     out = compute(module, batch.double() if float64 else batch)

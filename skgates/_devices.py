@@ -1,5 +1,7 @@
 """Check, before any training, that a torch device can run here."""
 
+import warnings
+
 import torch
 
 
@@ -39,3 +41,20 @@ def check_device(device, estimator_name):
             f"{count()} {parsed.type} device(s)."
         )
     return parsed
+
+
+def loaded_device(device, estimator_name):
+    """The device that a loaded (unpickled) estimator's networks live on here.
+
+    ``device`` is the one it was fitted on; if this machine cannot use it (a
+    model trained on a GPU, served on a CPU machine), the networks are on the
+    CPU, as skorch maps them, and a ``UserWarning`` says so.
+    """
+    try:
+        return check_device(device, estimator_name)
+    except ValueError:
+        warnings.warn(
+            f"{estimator_name} was fitted on {device}, which this machine cannot use; its "
+            "networks are loaded on the CPU. A refit still asks for the device of its "
+            "`device` parameter.", UserWarning, stacklevel=3)
+        return torch.device("cpu")

@@ -56,6 +56,9 @@ def export(estimator, path, *, format="torch"):
     estimator does (outputs agree with the estimator's to float32 precision,
     about 1e-6). Output: float64.
 
+    The program holds its weights on the CPU, whatever ``device`` the estimator
+    was fitted on, so a server without a GPU runs it.
+
     Parameters
     ----------
     estimator : fitted estimator
@@ -162,8 +165,9 @@ def _serving_module(estimator):
     if isinstance(estimator, _BaseDropConnect) and estimator.inference != "mean":
         raise TypeError(f"export: {name} with inference={estimator.inference!r} samples at "
                         "prediction time; only inference='mean' exports.")
-    # a copy: export puts it in eval mode and traces it; the estimator's net stays as it was
-    network = copy.deepcopy(estimator._inference_module()).float().requires_grad_(False)
+    # A copy (export puts it in eval mode and traces it; the estimator's net stays as it was),
+    # on the CPU: the program serves without a GPU (move the loaded module to one if needed).
+    network = copy.deepcopy(estimator._inference_module()).float().cpu().requires_grad_(False)
     if isinstance(estimator, TabNetPretrainer):
         body = _Call(network, _tabnet_representation)
         output = _Identity()

@@ -720,9 +720,14 @@ def _decode_net(owner, encoded, reader, where):
     new_net = getattr(owner, "_new_net", None)
     if not callable(new_net):
         raise _malformed(f"{where} is a net, but {type(owner).__name__} cannot build one")
+    device = vars(owner).get("device_")
+    if isinstance(device, torch.device):  # the net is rebuilt on it: one this machine has
+        from ._devices import loaded_device
+
+        owner.device_ = device = loaded_device(device, type(owner).__name__)
     try:
         # Initialising draws random weights: keep the caller's torch RNG untouched.
-        with torch_seeded(0, getattr(owner, "device", "cpu")):
+        with torch_seeded(0, device or "cpu"):
             net = new_net()
     except Exception as error:
         raise PersistenceError(
@@ -991,6 +996,16 @@ def _portable_net(net):
             compiled.append(key)
     if compiled:
         portable.__dict__["_skgates_compiled_"] = compiled
+    # skorch keeps the module instance it was given as a parameter, the very object it
+    # trains (module_): pickled as it is, it would travel twice, and outside skorch's
+    # device mapping (a GPU fit would not unpickle on a CPU machine).
+    shared = [name for name in (*net._modules, *net._criteria)
+              if portable.__dict__.get(name) is not None
+              and portable.__dict__.get(name) is portable.__dict__.get(name + "_")]
+    for name in shared:
+        portable.__dict__[name] = None
+    if shared:
+        portable.__dict__["_skgates_shared_"] = shared
     if _holds_data(net.__dict__.get("train_split")):
         portable.__dict__["train_split"] = None
     return portable
@@ -1024,7 +1039,13 @@ class PicklableNetMixin:
 
     def __setstate__(self, state):
         super().__setstate__(state)
+        if isinstance(vars(self).get("device_"), torch.device):
+            from ._devices import loaded_device
+
+            self.device_ = loaded_device(self.device_, type(self).__name__)
         for value in list(vars(self).values()):
             if _is_net(value):
+                for name in value.__dict__.pop("_skgates_shared_", ()):
+                    value.__dict__[name] = value.__dict__[name + "_"]
                 for key in value.__dict__.pop("_skgates_compiled_", ()):
                     value.__dict__[key] = torch.compile(value.__dict__[key], dynamic=False)

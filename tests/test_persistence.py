@@ -727,6 +727,35 @@ def test_pickle_drops_a_validation_dataset_kept_by_the_net():
     np.testing.assert_array_equal(restored.transform(X), estimator.transform(X))
 
 
+class _TensorSpy(pickle.Pickler):
+    """A pickler that records every tensor it pickles itself (not through torch.save)."""
+
+    def __init__(self, file):
+        super().__init__(file)
+        self.tensors = []
+
+    def reducer_override(self, obj):
+        if isinstance(obj, torch.Tensor):
+            self.tensors.append(tuple(obj.shape))
+        return NotImplemented
+
+
+def test_pickle_leaves_every_tensor_to_skorchs_device_mapping():
+    """skorch's net keeps its ``module`` parameter, the very module it trains: pickled
+    plainly, it travelled twice and outside skorch's device mapping, so a GPU fit did not
+    unpickle on a machine without a GPU (tests/test_gpu.py checks that machine)."""
+    for name in ESTIMATORS:
+        estimator, X, y, _ = _case(name)
+        estimator.fit(X, y)
+        spy = _TensorSpy(io.BytesIO())
+        spy.dump(estimator)
+        assert spy.tensors == [], name
+        restored = pickle.loads(pickle.dumps(estimator))
+        for net in [v for v in vars(restored).values() if hasattr(v, "module_")]:
+            assert net.module is net.module_ and net.criterion is net.criterion_, name
+        assert_same_outputs(estimator, restored, X)
+
+
 def test_pickle_round_trip_of_every_estimator_with_the_mixin():
     for name in ESTIMATORS:
         estimator, X, y, _ = _case(name)
