@@ -2,6 +2,7 @@
 # The GPU checks of skgates, on a machine with CUDA and without network access.
 #
 #   bash benchmarks/run_on_gpu.sh tests   # tests/test_gpu.py, then the whole suite
+#   bash benchmarks/run_on_gpu.sh gpu     # tests/test_gpu.py and the persistence/export tests
 #   bash benchmarks/run_on_gpu.sh bench   # bench_tabnet.py --device cuda (needs pytorch-tabnet)
 #
 # Wheels that the machine lacks (skorch, pytorch-tabnet) are read from .whl/ when it exists
@@ -30,6 +31,10 @@ tests)
         | tee "$OUT/gpu_tests.log" | tail -40
     timeout 150 python3 -m pytest -q -p no:cacheprovider -n 12 tests 2>&1 \
         | tee "$OUT/suite.log" | tail -25
+    ;;
+gpu)
+    timeout 240 python3 -m pytest -q -p no:cacheprovider -rs -n 4 tests/test_gpu.py \
+        tests/test_persistence.py tests/test_export.py 2>&1 | tee "$OUT/gpu_tests.log" | tail -30
     ;;
 bench)
     shift
