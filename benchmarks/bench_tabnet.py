@@ -240,7 +240,7 @@ def write_report(results, path):
             "Medians of the interleaved repeats (last column) after warm-up fits (the first, compiling "
             "fit with `compile=True` is reported apart); ratios are "
             "median same-round ratios to pytorch-tabnet. The load average after each (size, threads) "
-            "run is in the budget table (2 cores; the benchmark's own process counts about 1): "
+            "run is in the budget table (the benchmark's own process counts about 1): "
             "ratios are the comparable numbers.",
             "",
             "| data | threads | library | fit rows/s | fit x peer | predict rows/s | predict x peer | test AUC | repeats |",
