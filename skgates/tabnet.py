@@ -16,6 +16,7 @@ from sklearn.base import (
 from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.class_weight import compute_class_weight
 from sklearn.utils.validation import _check_sample_weight, check_is_fitted, validate_data
+from skorch.dataset import ValidSplit
 
 from ._base import BaseNetworkEstimator, training_params
 from ._categorical import CategoricalEncoder
@@ -85,9 +86,12 @@ _IMPORTANCE_DOC = f"""importance : {{"mask", "permutation"}}, default="mask"
         ``"mask"``: the paper's aggregate attention mask, averaged over (at
         most 20,000 of) the training rows; nearly free. ``"permutation"``: the
         rise of the training loss (weighted, as in training) when a column's
-        values are permuted among (at most {PERMUTATION_ROWS:,}) training rows, in
+        values are permuted among (at most {PERMUTATION_ROWS:,}) rows, in
         eval mode, negative rises counted as 0 (the masks are used if no
-        column raises the loss). It ranks better where the network has not
+        column raises the loss). The rows are the held-out ones when ``fit``
+        holds some out (``early_stopping=True``, or ``X_val``), so a column the
+        network memorised gains nothing; else the training rows. With few
+        held-out rows the rises are noisy. It ranks better where the network has not
         learned enough for its masks to be sharp (100 columns, 100 epochs:
         see ``docs/benchmarks/tabnet_selection.md``), at the cost of one
         forward pass per column over those rows, which grows with the
@@ -236,10 +240,26 @@ class _TabNetEstimator(BaseNetworkEstimator):
 
     def _permutation_importances(self, data, fallback):
         """Permutation importances summing to 1 (``fallback`` if no column raises the loss)."""
-        rises = permutation_importances(self, data, random_state=draw_seed(self.random_state))
+        rises = permutation_importances(self, self._held_out_rows(data),
+                                        random_state=draw_seed(self.random_state))
         rises = np.clip(rises, 0.0, None)
         total = rises.sum()
         return rises / total if total > 0 else fallback
+
+    def _held_out_rows(self, data):
+        """The rows that ``fit`` held out (early stopping's split, or ``X_val``), else ``data``.
+
+        A column the network memorised on its training rows raises their loss when
+        permuted, not the loss of rows it never trained on.
+        """
+        if data.held_out is not None:
+            return data.rows(np.asarray(data.held_out.valid_rows))
+        if isinstance(self.net_.train_split, ValidSplit):
+            # skorch's own split of this fit's rows (its random_state makes it the same split)
+            _, valid = self.net_.get_split_datasets(
+                {"X": data.X, "sample_weight": data.weights}, data.y)
+            return data.rows(np.asarray(valid.indices))
+        return data
 
     def _after_training(self, data, first_call):
         """Importances: mean aggregate mask over (at most 20,000 of) the training rows, sum 1.

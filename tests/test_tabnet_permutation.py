@@ -133,3 +133,36 @@ def test_ctrl_c_during_the_importances_leaves_no_fitted_estimator(syn2, monkeypa
     with pytest.raises(NotFittedError):
         model.predict(X)
     assert not hasattr(model, "feature_importances_")
+
+
+def _held_out_expectation(model, X, y, valid_rows):
+    """The brute-force rises on ``valid_rows``, with the estimator's draw of the order."""
+    n = len(valid_rows)
+    order = np.random.RandomState(draw_seed(model.random_state)).permutation(n)
+    rises = np.clip(brute_force(model, X[valid_rows], y[valid_rows], None, order, "log_loss"),
+                    0, None)
+    return rises / rises.sum()
+
+
+def test_permutation_uses_the_users_validation_rows(syn2):
+    X, y, _ = syn2
+    model = TabNetClassifier(importance="permutation", credit_substitutes=False, **FAST)
+    model.fit(X[:400], y[:400], X_val=X[400:], y_val=y[400:])
+    expected = _held_out_expectation(model, X, y, np.arange(400, 600))
+    np.testing.assert_allclose(model.feature_importances_, expected, rtol=1e-3, atol=1e-5)
+
+
+def test_permutation_uses_early_stoppings_held_out_rows(syn2):
+    X, y, _ = syn2
+    model = TabNetClassifier(importance="permutation", credit_substitutes=False,
+                             early_stopping=True, validation_fraction=0.25, **FAST)
+    model.fit(X, y)
+    data = model._prepare(X, y, None, first_call=False, streaming=True, update=False)
+    _, valid = model.net_.get_split_datasets({"X": data.X, "sample_weight": data.weights}, data.y)
+    rows = np.asarray(valid.indices)
+    assert len(rows) == 150
+    expected = _held_out_expectation(model, X, y, rows)
+    np.testing.assert_allclose(model.feature_importances_, expected, rtol=1e-3, atol=1e-5)
+    # not the training rows' rises
+    on_training = _held_out_expectation(model, X, y, np.setdiff1d(np.arange(600), rows))
+    assert not np.allclose(model.feature_importances_, on_training, rtol=1e-3, atol=1e-5)
