@@ -29,7 +29,7 @@ case "${1:-tests}" in
 tests)
     timeout 240 python3 -m pytest -q -p no:cacheprovider -rs tests/test_gpu.py 2>&1 \
         | tee "$OUT/gpu_tests.log" | tail -40
-    timeout 150 python3 -m pytest -q -p no:cacheprovider -n 12 tests 2>&1 \
+    timeout 300 python3 -m pytest -q -p no:cacheprovider -n 12 tests 2>&1 \
         | tee "$OUT/suite.log" | tail -25
     ;;
 gpu)

@@ -258,3 +258,36 @@ def test_a_tensor_on_the_gpu_is_refused_or_accepted_clearly():
         assert "tensor" in str(error).lower() or "cuda" in str(error).lower()
     else:
         assert np.isfinite(selector.feature_importances_).all()
+
+
+@pytest.mark.parametrize("device", ["cuda:0", torch.device("cuda", 0)], ids=str)
+def test_device_with_an_index_or_as_a_torch_device(device):
+    X, y = data(DropConnectClassifier)
+    clf = make(DropConnectClassifier, device=device).fit(X, y)
+    assert {p.device for p in clf.net_.module_.parameters()} == {torch.device("cuda", 0)}
+    assert clf.score(X, y) > 0.7
+    assert pickle.loads(pickle.dumps(clf)).score(X, y) == clf.score(X, y)
+
+
+def test_parallel_workers_train_on_the_gpu():
+    """joblib's process workers (loky) each start CUDA themselves; results match n_jobs=1."""
+    from sklearn.model_selection import GridSearchCV
+
+    X, y = data(CancelOutSelector, n=300, d=8)
+    estimator = make(CancelOutSelector, max_epochs=10)
+    serial = StabilitySelector(estimator, n_resamples=2, random_state=0, n_jobs=1).fit(X, y)
+    parallel = StabilitySelector(estimator, n_resamples=2, random_state=0, n_jobs=2).fit(X, y)
+    np.testing.assert_allclose(parallel.probabilities_, serial.probabilities_)
+    search = GridSearchCV(make(DropConnectClassifier), {"lr": [0.01, 0.02]}, cv=2, n_jobs=2)
+    search.fit(*data(DropConnectClassifier))
+    assert modules_device(search.best_estimator_) == {"cuda"}
+
+
+def test_multitask_and_regression_with_permutation_on_the_gpu():
+    X, y = data(TabNetClassifier, n=300)
+    Y = np.column_stack([y, (X[:, 2] > 0).astype(int)])
+    multi = make(TabNetClassifier, max_epochs=5).fit(X, Y)
+    assert [p.shape for p in multi.predict_proba(X)] == [(300, 2), (300, 2)]
+    reg = make(TabNetRegressor, max_epochs=5, importance="permutation",
+               early_stopping=True).fit(*data(TabNetRegressor, n=300))
+    assert np.isfinite(reg.feature_importances_).all()
