@@ -121,11 +121,8 @@ class TailDropoutRanker(SelectorMixin, BaseNetworkEstimator, BaseEstimator):
     cv : "auto", int, cross-validation generator or iterable, default="auto"
         Scouting splits: ``1`` holds out ``validation_fraction`` of the rows
         once; ``k >= 2`` cross-fits over ``k`` (stratified) folds, ``k``
-        times the scouting cost; ``"auto"`` is 5 from 200 to 4,999 rows, 2
-        from 5,000 to 49,999, else 1 (from 50,000 rows one hold-out has
-        5,000 rows; at 14,000 rows its 1,400 left the weak ``|x8|`` column
-        of Syn5/Syn6 among the noise on some seeds; tiny data sets have too
-        few rows to hold out). A
+        times the scouting cost; ``"auto"`` is 5 from 200 to 4,999 rows,
+        else 1 (large data sets hold out enough rows; tiny ones too few). A
         scikit-learn splitter (e.g. ``GroupKFold`` folds made beforehand) or
         an iterable of ``(train, held_out)`` index arrays gives the folds
         itself. ``k`` folds need at least ``2 k`` rows.
@@ -375,9 +372,7 @@ class TailDropoutRanker(SelectorMixin, BaseNetworkEstimator, BaseEstimator):
 
     def _n_splits(self, n_samples):
         if self.cv == "auto":
-            if 200 <= n_samples < 5000:
-                return 5
-            return 2 if 5000 <= n_samples < 50000 else 1
+            return 5 if 200 <= n_samples < 5000 else 1
         return int(self.cv)
 
     def _splits(self, data, seed):

@@ -188,10 +188,3 @@ def test_knee_is_not_capped_with_fewer_than_ten_columns():
     scree = np.array([1.0, 0.7, 0.5, 0.4, 0.35, 0.34])
     assert TailDropoutRanker()._choose_k(scree, shapley) == \
         TailDropoutRanker(min_credit_z=None)._choose_k(scree, shapley) == 4
-
-
-@pytest.mark.parametrize("n_samples, folds", [(199, 1), (200, 5), (4999, 5), (5000, 2),
-                                               (49999, 2), (50000, 1)])
-def test_auto_cv_cross_fits_up_to_fifty_thousand_rows(n_samples, folds):
-    assert TailDropoutRanker()._n_splits(n_samples) == folds
-    assert TailDropoutRanker(cv=3)._n_splits(n_samples) == 3
