@@ -773,3 +773,19 @@ def test_no_warnings_on_load(fitted_tabnet):
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         load(io.BytesIO(data))
+
+
+def test_an_estimator_fitted_on_a_device_this_machine_lacks_loads_on_the_cpu(tmp_path):
+    """A GPU fit served on a CPU machine (simulated here: the fitted device is one this machine
+    cannot use; tests/test_gpu.py runs the real case in a process that sees no GPU)."""
+    X, y, _ = numeric_data(n=80)
+    clf = DropConnectClassifier(max_epochs=2, random_state=0).fit(X, y)
+    expected = clf.predict_proba(X)
+    clf.device_ = torch.device("meta")  # no machine trains on it: check_device refuses it
+    data = pickle.dumps(clf)
+    save(clf, tmp_path / "clf.skgates")
+    for restore in (lambda: pickle.loads(data), lambda: load(tmp_path / "clf.skgates")):
+        with pytest.warns(UserWarning, match="fitted on meta.*loaded on the CPU"):
+            restored = restore()
+        assert restored.device_ == torch.device("cpu")
+        np.testing.assert_allclose(restored.predict_proba(X), expected, rtol=1e-6)
