@@ -121,8 +121,11 @@ class TailDropoutRanker(SelectorMixin, BaseNetworkEstimator, BaseEstimator):
     cv : "auto", int, cross-validation generator or iterable, default="auto"
         Scouting splits: ``1`` holds out ``validation_fraction`` of the rows
         once; ``k >= 2`` cross-fits over ``k`` (stratified) folds, ``k``
-        times the scouting cost; ``"auto"`` is 5 from 200 to 4,999 rows,
-        else 1 (large data sets hold out enough rows; tiny ones too few). A
+        times the scouting cost; ``"auto"`` is 5 from 200 to 4,999 rows; 2
+        from 5,000 to 49,999, after which the committed network goes on
+        training on all rows but ``validation_fraction`` of them (held out by
+        the last scout), where the scree is taken; else 1 (from 50,000 rows
+        one hold-out is large; tiny data sets have too few rows). A
         scikit-learn splitter (e.g. ``GroupKFold`` folds made beforehand) or
         an iterable of ``(train, held_out)`` index arrays gives the folds
         itself. ``k`` folds need at least ``2 k`` rows.
@@ -351,6 +354,16 @@ class TailDropoutRanker(SelectorMixin, BaseNetworkEstimator, BaseEstimator):
         order = self._credited_order(data, shapley)
         # Commit: the last fold's network goes on training with TailDropout over this one order.
         module = self.net_.module_
+        if self._commits_on_most_rows(len(data.X)) and self.net_.train_split is not None:
+            # The last scout trained on half the rows; committed so, its scree would stop
+            # after the strong columns. It goes on over all rows but a validation_fraction
+            # share of its held-out fold, and the scree is taken on that share.
+            n_scree = int(np.ceil(len(data.X) * self.validation_fraction))
+            if 2 <= n_scree < len(valid_rows):
+                rng = np.random.RandomState(seed % (2**31))
+                valid_rows = np.sort(rng.choice(valid_rows, n_scree, replace=False))
+                train_rows = np.setdiff1d(np.arange(len(data.X)), valid_rows)
+                self.net_.train_split = HeldOutRows(train_rows, valid_rows)
         held_out = data.rows(valid_rows)
         with torch_seeded(seed + 1_000_003, self.device):
             module.set_order(order)
@@ -372,8 +385,14 @@ class TailDropoutRanker(SelectorMixin, BaseNetworkEstimator, BaseEstimator):
 
     def _n_splits(self, n_samples):
         if self.cv == "auto":
-            return 5 if 200 <= n_samples < 5000 else 1
+            if 200 <= n_samples < 5000:
+                return 5
+            return 2 if self._commits_on_most_rows(n_samples) else 1
         return int(self.cv)
+
+    def _commits_on_most_rows(self, n_samples):
+        """Whether ``cv="auto"`` cross-fits two scouts and commits on most rows (5,000-49,999)."""
+        return self.cv == "auto" and 5000 <= n_samples < 50000
 
     def _splits(self, data, seed):
         """``(train_rows, held_out_rows)`` pairs: one hold-out split, or cross-fitting folds.

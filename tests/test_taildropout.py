@@ -188,3 +188,41 @@ def test_knee_is_not_capped_with_fewer_than_ten_columns():
     scree = np.array([1.0, 0.7, 0.5, 0.4, 0.35, 0.34])
     assert TailDropoutRanker()._choose_k(scree, shapley) == \
         TailDropoutRanker(min_credit_z=None)._choose_k(scree, shapley) == 4
+
+
+@pytest.mark.parametrize("n_samples, folds", [(199, 1), (200, 5), (4999, 5), (5000, 2),
+                                               (49999, 2), (50000, 1)])
+def test_auto_cv_cross_fits_two_scouts_from_5000_to_49999_rows(n_samples, folds):
+    assert TailDropoutRanker()._n_splits(n_samples) == folds
+    assert TailDropoutRanker(cv=3)._n_splits(n_samples) == 3
+    assert TailDropoutRanker()._commits_on_most_rows(n_samples) == (folds == 2)
+
+
+def test_auto_cv_commits_on_most_rows_and_takes_the_scree_on_rows_it_never_trained_on(
+        monkeypatch):
+    X, y, relevant = make_syn("syn2", n_samples=5000, n_noise=6, random_state=3)
+    ranker = TailDropoutRanker(max_epochs=4, ordered_epochs=2, n_repeats=1, n_rounds=1,
+                               random_state=0)
+    seen = {}
+    original_train, original_prefix = ranker._train_net, ranker._prefix_losses
+
+    def train(net, data, epochs):
+        seen.setdefault("splits", []).append(net.train_split)
+        return original_train(net, data, epochs)
+
+    def prefix(module, data, order):
+        seen["scree_rows"] = data.X.shape[0]
+        return original_prefix(module, data, order)
+
+    monkeypatch.setattr(ranker, "_train_net", train)
+    monkeypatch.setattr(ranker, "_prefix_losses", prefix)
+    ranker.fit(X, y)
+    *scouts, split = seen["splits"]  # two scouts (one per fold), then the committed phase
+    assert len(scouts) == 2 and len(scouts[-1].valid_rows) == 2500
+    # the scree rows were held out from the last scout too: no network trained on them
+    assert set(split.valid_rows) <= set(scouts[-1].valid_rows)
+    n_scree = int(np.ceil(5000 * ranker.validation_fraction))  # as with one hold-out (cv=1)
+    assert seen["scree_rows"] == len(split.valid_rows) == n_scree == 1000
+    assert len(split.train_rows) == 4000
+    assert not set(split.valid_rows) & set(split.train_rows)
+    assert len(ranker.scree_) == X.shape[1] + 1
