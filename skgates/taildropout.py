@@ -354,7 +354,7 @@ class TailDropoutRanker(SelectorMixin, BaseNetworkEstimator, BaseEstimator):
         order = self._credited_order(data, shapley)
         # Commit: the last fold's network goes on training with TailDropout over this one order.
         module = self.net_.module_
-        if self._commits_on_most_rows(len(data.X)) and self.net_.train_split is not None:
+        if self._commits_on_most_rows(len(data.X)):
             # The last scout trained on half the rows; committed so, its scree would stop
             # after the strong columns. It goes on over all rows but a validation_fraction
             # share of its held-out fold, and the scree is taken on that share.
@@ -363,7 +363,8 @@ class TailDropoutRanker(SelectorMixin, BaseNetworkEstimator, BaseEstimator):
                 rng = np.random.RandomState(seed % (2**31))
                 valid_rows = np.sort(rng.choice(valid_rows, n_scree, replace=False))
                 train_rows = np.setdiff1d(np.arange(len(data.X)), valid_rows)
-                self.net_.train_split = HeldOutRows(train_rows, valid_rows)
+                if self.net_.train_split is not None:  # early stopping watches those rows
+                    self.net_.train_split = HeldOutRows(train_rows, valid_rows)
         held_out = data.rows(valid_rows)
         with torch_seeded(seed + 1_000_003, self.device):
             module.set_order(order)

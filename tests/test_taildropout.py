@@ -226,3 +226,15 @@ def test_auto_cv_commits_on_most_rows_and_takes_the_scree_on_rows_it_never_train
     assert len(split.train_rows) == 4000
     assert not set(split.valid_rows) & set(split.train_rows)
     assert len(ranker.scree_) == X.shape[1] + 1
+
+
+def test_auto_cv_commits_on_most_rows_without_early_stopping_too(monkeypatch):
+    X, y, _ = make_syn("syn2", n_samples=5000, n_noise=6, random_state=3)
+    ranker = TailDropoutRanker(max_epochs=3, ordered_epochs=2, n_repeats=1, n_rounds=1,
+                               early_stopping=False, random_state=0)
+    trained, original = [], ranker._train_net
+    monkeypatch.setattr(ranker, "_train_net",
+                        lambda net, data, epochs: trained.append(len(data.X)) or
+                        original(net, data, epochs))
+    ranker.fit(X, y)
+    assert trained == [2500, 2500, 4000]  # two half-data scouts, then the commit
