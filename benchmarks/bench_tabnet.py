@@ -23,6 +23,11 @@ Usage::
 
     python benchmarks/bench_tabnet.py --speed --threads 1,2 --repeats 3
     python benchmarks/bench_tabnet.py --syn --tasks syn2,syn3 --peer
+    python benchmarks/bench_tabnet.py --speed --device cuda --threads 1 \
+        --output docs/benchmarks/tabnet_gpu.md      # both libraries on a GPU
+
+``--device`` puts both libraries on that torch device (timings synchronise it);
+``--batch-size`` / ``--virtual-batch-size`` change the speed part's 1024 / 128.
 """
 
 import argparse

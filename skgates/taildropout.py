@@ -358,7 +358,7 @@ class TailDropoutRanker(SelectorMixin, BaseNetworkEstimator, BaseEstimator):
             # The last scout trained on half the rows; committed so, its scree would stop
             # after the strong columns. It goes on over all rows but a validation_fraction
             # share of its held-out fold, and the scree is taken on that share.
-            n_scree = int(np.ceil(len(data.X) * self.validation_fraction))
+            n_scree = self._n_held_out(len(data.X))
             if 2 <= n_scree < len(valid_rows):
                 rng = np.random.RandomState(seed % (2**31))
                 valid_rows = np.sort(rng.choice(valid_rows, n_scree, replace=False))
@@ -390,6 +390,10 @@ class TailDropoutRanker(SelectorMixin, BaseNetworkEstimator, BaseEstimator):
                 return 5
             return 2 if self._commits_on_most_rows(n_samples) else 1
         return int(self.cv)
+
+    def _n_held_out(self, n_samples):
+        """Rows that one hold-out split (and the committed network's scree) keeps aside."""
+        return int(np.ceil(n_samples * self.validation_fraction))
 
     def _commits_on_most_rows(self, n_samples):
         """Whether ``cv="auto"`` cross-fits two scouts and commits on most rows (5,000-49,999)."""
@@ -426,7 +430,7 @@ class TailDropoutRanker(SelectorMixin, BaseNetworkEstimator, BaseEstimator):
             splitter = (StratifiedKFold if stratified else KFold)(
                 n_splits, shuffle=True, random_state=seed % (2**31))
             return list(splitter.split(rows, codes if stratified else None))
-        n_valid = int(np.ceil(n_samples * self.validation_fraction))
+        n_valid = self._n_held_out(n_samples)
         if n_valid < 2 or n_samples - n_valid < 2:
             return [(rows, rows)]
         stratify = None

@@ -17,41 +17,8 @@ from skgates import (
     TabNetClassifier, TabNetPretrainer, TabNetRegressor, TailDropoutRanker,
 )
 
-FAST = {
-    CancelOutSelector: dict(max_epochs=4),
-    TailDropoutRanker: dict(max_epochs=3, ordered_epochs=1, n_repeats=1, n_rounds=1, cv=1),
-    TabNetClassifier: dict(max_epochs=3, batch_size=64, virtual_batch_size=32),
-    TabNetRegressor: dict(max_epochs=3, batch_size=64, virtual_batch_size=32),
-    TabNetPretrainer: dict(max_epochs=3, batch_size=64, virtual_batch_size=32),
-    DropConnectClassifier: dict(max_epochs=4),
-    DropConnectRegressor: dict(max_epochs=4),
-    ContractiveAutoencoder: dict(max_epochs=4),
-}
-ESTIMATORS = list(FAST)
-REGRESSORS = (TabNetRegressor, DropConnectRegressor)
-
-
-def make(cls, **params):
-    return cls(**{**FAST[cls], "random_state": 0, **params})
-
-
-def data(cls, n=120, d=5, seed=0):
-    rng = np.random.RandomState(seed)
-    X = rng.randn(n, d)
-    if cls in REGRESSORS:
-        return X, X[:, 0] - 2 * X[:, 1] + 0.1 * rng.randn(n)
-    return X, (X[:, 0] + X[:, 1] > 0).astype(int)
-
-
-def outputs(estimator, X):
-    """Everything the fitted estimator computes from X (predictions, codes, importances)."""
-    parts = [np.asarray(estimator.feature_importances_)]
-    if hasattr(estimator, "get_support"):  # a selector's transform returns the raw columns
-        return parts + [estimator.get_support().astype(float)]
-    for method in ("predict_proba", "predict", "transform", "reconstruct"):
-        if hasattr(estimator, method):
-            parts.append(np.asarray(getattr(estimator, method)(X), dtype=np.float64))
-    return parts
+from skgates._testing import ESTIMATORS, make, outputs
+from skgates._testing import toy_data as data
 
 
 class AtEpoch(Callback):

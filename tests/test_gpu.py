@@ -18,49 +18,25 @@ from sklearn.base import clone
 from sklearn.metrics import log_loss
 
 from skgates import (
-    CancelOutSelector, ContractiveAutoencoder, DropConnectClassifier, DropConnectRegressor,
-    FDRSelector, StabilitySelector, TabNetClassifier, TabNetPretrainer, TabNetRegressor,
-    TailDropoutRanker, export, load, save,
+    CancelOutSelector, DropConnectClassifier, DropConnectRegressor, FDRSelector,
+    StabilitySelector, TabNetClassifier, TabNetPretrainer, TabNetRegressor, export, load, save,
 )
+from skgates._testing import ESTIMATORS, outputs, toy_data
+from skgates._testing import make as fast
 from skgates.nn.ghost_batch_norm import GhostBatchNorm1d
 from skgates.nn.sparsemax import Entmax15, Sparsemax
 
 pytestmark = pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA device")
 
-FAST = {
-    CancelOutSelector: dict(max_epochs=4),
-    TailDropoutRanker: dict(max_epochs=3, ordered_epochs=1, n_repeats=1, n_rounds=1, cv=1),
-    TabNetClassifier: dict(max_epochs=3, batch_size=64, virtual_batch_size=32),
-    TabNetRegressor: dict(max_epochs=3, batch_size=64, virtual_batch_size=32),
-    TabNetPretrainer: dict(max_epochs=3, batch_size=64, virtual_batch_size=32),
-    DropConnectClassifier: dict(max_epochs=4),
-    DropConnectRegressor: dict(max_epochs=4),
-    ContractiveAutoencoder: dict(max_epochs=4),
-}
-ESTIMATORS = list(FAST)
-REGRESSORS = (TabNetRegressor, DropConnectRegressor)
 PREDICTORS = (TabNetClassifier, TabNetRegressor, DropConnectClassifier, DropConnectRegressor)
 
 
 def make(cls, device="cuda", **params):
-    return cls(**{**FAST[cls], "random_state": 0, "device": device, **params})
+    return fast(cls, device=device, **params)
 
 
 def data(cls, n=160, d=6, seed=0):
-    rng = np.random.RandomState(seed)
-    X = rng.randn(n, d)
-    if cls in REGRESSORS:
-        return X, X[:, 0] - 2 * X[:, 1] + 0.1 * rng.randn(n)
-    return X, (X[:, 0] + X[:, 1] > 0).astype(int)
-
-
-def outputs(estimator, X):
-    """What the fitted estimator computes from X, as float64 arrays."""
-    parts = [np.asarray(estimator.feature_importances_, dtype=np.float64)]
-    for method in ("predict_proba", "predict", "transform", "reconstruct"):
-        if hasattr(estimator, method) and not hasattr(estimator, "get_support"):
-            parts.append(np.asarray(getattr(estimator, method)(X), dtype=np.float64))
-    return parts
+    return toy_data(cls, n, d, seed)
 
 
 def modules_device(estimator):
@@ -249,15 +225,10 @@ def test_save_and_load_on_the_gpu_keep_the_device(tmp_path):
     np.testing.assert_allclose(again.predict_proba(X), clf.predict_proba(X), rtol=1e-6)
 
 
-def test_a_tensor_on_the_gpu_is_refused_or_accepted_clearly():
+def test_a_tensor_on_the_gpu_is_refused_with_a_message_naming_its_device():
     X, y = data(CancelOutSelector)
-    selector = make(CancelOutSelector)
-    try:
-        selector.fit(torch.as_tensor(X, device="cuda"), y)
-    except (TypeError, ValueError) as error:
-        assert "tensor" in str(error).lower() or "cuda" in str(error).lower()
-    else:
-        assert np.isfinite(selector.feature_importances_).all()
+    with pytest.raises(TypeError, match="cuda"):
+        make(CancelOutSelector).fit(torch.as_tensor(X, device="cuda"), y)
 
 
 @pytest.mark.parametrize("device", ["cuda:0", torch.device("cuda", 0)], ids=str)
