@@ -92,6 +92,17 @@ def training_params(values):
     return {name: values[name] for name in TRAINING_PARAMETERS}
 
 
+def _refuse_device_tensor(value, what, estimator_name):
+    """Raise ``TypeError`` for a torch tensor outside the CPU memory (the estimator moves
+    its data to ``device`` itself; numpy cannot read such a tensor)."""
+    if isinstance(value, torch.Tensor) and value.device.type != "cpu":
+        raise TypeError(
+            f"{estimator_name}: {what} is a torch tensor on {value.device}; pass it on the CPU "
+            f"({what}.cpu()), or as a NumPy array or a DataFrame: the estimator moves its data "
+            "to its `device` itself."
+        )
+
+
 class BaseNetworkEstimator(PicklableNetMixin, BaseEstimator):
     """Base class of skgates estimators that train a PyTorch network through skorch.
 
@@ -274,6 +285,8 @@ class BaseNetworkEstimator(PicklableNetMixin, BaseEstimator):
         name = type(self).__name__
         if first_call:
             self.device_ = check_device(self.device, name)
+        _refuse_device_tensor(X, "X", name)
+        _refuse_device_tensor(y, "y", name)
         X_checked = self._validate_X(X, reset=first_call)
         n_rows = len(X_checked)
         if first_call:
@@ -583,12 +596,13 @@ class BaseNetworkEstimator(PicklableNetMixin, BaseEstimator):
         module = self.net_.module_
         return getattr(module, "_orig_mod", module)
 
-    def _batched(self, X, compute, float64=False, module=None):
+    def _batched(self, X, compute, float64=False, module=None, prepared=False):
         """Run ``compute(module, batch)`` over the rows of ``X`` in eval mode, batch by batch.
 
-        ``X`` is raw input (validated and standardised here, one batch at a
-        time, so memory stays at one batch above the input) or a tensor that
-        is already standardised. ``compute`` returns a tensor or a tuple of
+        ``X`` is raw input, a user's tensor included (validated and standardised
+        here, one batch at a time, so memory stays at one batch above the
+        input), or, with ``prepared=True``, a tensor that the estimator
+        already standardised on its device. ``compute`` returns a tensor or a tuple of
         tensors whose first axis is the row; the result is a float64 array
         or a tuple of them. With ``float64=True`` a float64 copy of the network
         computes, so a row's output does not depend on the rows batched with
@@ -596,9 +610,10 @@ class BaseNetworkEstimator(PicklableNetMixin, BaseEstimator):
         Sampling inside the network is seeded by ``random_state``.
         """
         module = self._inference_module() if module is None else module
-        if isinstance(X, torch.Tensor):
+        if prepared:
             rows, batch_of = len(X), lambda start, stop: X[start:stop]
         else:
+            _refuse_device_tensor(X, "X", type(self).__name__)
             X_checked = self._validate_X(X, reset=False)
             rows = len(X_checked)
             batch_of = lambda start, stop: self._to_tensor(X_checked[start:stop])  # noqa: E731
@@ -622,12 +637,14 @@ class BaseNetworkEstimator(PicklableNetMixin, BaseEstimator):
                        for k in range(len(parts[0])))
         return arrays if len(arrays) > 1 else arrays[0]
 
-    def _forward(self, X, float64=False):
+    def _forward(self, X, float64=False, prepared=False):
         """Network outputs for ``X`` in eval mode, float64 ``(n_samples, n_outputs)``.
 
-        A module returning a tuple contributes its first part.
+        A module returning a tuple contributes its first part; ``prepared`` as
+        in :meth:`_batched`.
         """
-        return self._batched(X, lambda module, batch: _prediction_part(module(batch)), float64)
+        return self._batched(X, lambda module, batch: _prediction_part(module(batch)), float64,
+                             prepared=prepared)
 
     def _probabilities(self, logits):
         """Class probabilities (softmax over the last axis) of network logits."""

@@ -60,7 +60,7 @@ def permutation_importances(estimator, data, random_state, max_rows=PERMUTATION_
 
 def _losses(estimator, X, data):
     """The weighted training loss of each block of ``len(data.X)`` consecutive rows of ``X``."""
-    outputs = torch.as_tensor(estimator._forward(X), dtype=torch.float32, device=data.y.device)
+    outputs = torch.as_tensor(estimator._forward(X, prepared=True), dtype=torch.float32, device=data.y.device)
     sample_weight = {"X": None, "sample_weight": data.weights}
     return np.array([float(estimator.net_.get_loss(block, data.y, X=sample_weight))
                      for block in outputs.split(len(data.X))])

@@ -40,7 +40,8 @@ class NetworkPredictor(BaseEstimator):
     def _outputs(self, X):
         module = getattr(self.module, "_orig_mod", self.module)
         return self.estimator._batched(
-            X, lambda network, batch: _first(network(batch)), module=module)
+            X, lambda network, batch: _first(network(batch)), module=module,
+            prepared=True)
 
     def predict_proba(self, X):
         return self.estimator._probabilities(self._outputs(X))

@@ -192,7 +192,8 @@ class ContractiveAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin,
                 f"columns (n_components), got {codes.shape[1]}."
             )
         codes_t = torch.as_tensor(codes, dtype=torch.float64, device=self._inference_device())
-        out = self._batched(codes_t, lambda module, batch: module.decoder(batch), float64=True)
+        out = self._batched(codes_t, lambda module, batch: module.decoder(batch), float64=True,
+                           prepared=True)
         return self.input_scaler_.inverse_transform(out)
 
     def _code_width(self):

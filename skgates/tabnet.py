@@ -271,7 +271,7 @@ class _TabNetEstimator(BaseNetworkEstimator):
             rows = np.sort(np.random.RandomState(0).choice(len(X_t), 20000, replace=False))
             rows = torch.as_tensor(rows, device=X_t.device)
             X_t, weights = X_t[rows], weights[rows.to(weights.device)]
-        aggregate, _ = self._batched(X_t, _explain_rows)
+        aggregate, _ = self._batched(X_t, _explain_rows, prepared=True)
         importances = aggregate.mean(axis=0)
         total = importances.sum()
         n = len(importances)

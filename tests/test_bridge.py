@@ -270,3 +270,34 @@ def test_fits_in_threads_give_the_serial_results():
     threaded = Parallel(n_jobs=4, backend="threading")(delayed(fit)(seed) for seed in range(4))
     for a, b in zip(serial, threaded):
         np.testing.assert_array_equal(a, b)
+
+
+@pytest.mark.parametrize("cls", ESTIMATORS)
+def test_a_users_torch_tensor_is_raw_input_like_an_array(cls):
+    """A CPU tensor of raw values is validated and standardised like the array it holds (it
+    used to be taken for the estimator's own standardised tensor: wrong predictions)."""
+    X, y = data(cls)
+    X = X * 50 + 100  # far from standardised
+    estimator = make(cls).fit(X, y)
+    from_tensor = make(cls).fit(torch.as_tensor(X), torch.as_tensor(y))
+    for expected, got, again in zip(outputs(estimator, X), outputs(estimator, torch.as_tensor(X)),
+                                    outputs(from_tensor, torch.as_tensor(X, dtype=torch.float32))):
+        np.testing.assert_allclose(got, expected)
+        np.testing.assert_allclose(again, expected, rtol=1e-4, atol=1e-5)
+
+
+@pytest.mark.parametrize("cls", ESTIMATORS)
+def test_a_tensor_outside_cpu_memory_is_refused_naming_its_device(cls):
+    X, y = data(cls)
+    elsewhere = torch.empty(X.shape, device="meta")  # as a CUDA tensor is on a CPU machine
+    with pytest.raises(TypeError, match=f"{cls.__name__}: X is a torch tensor on meta"):
+        make(cls).fit(elsewhere, y)
+    if cls._task != "reconstruction":  # (an unsupervised estimator ignores y)
+        with pytest.raises(TypeError, match="y is a torch tensor on meta"):
+            make(cls).fit(X, torch.empty(len(y), device="meta"))
+    fitted = make(cls).fit(X, y)
+    method = next(m for m in ("predict_proba", "predict", "transform") if hasattr(fitted, m))
+    # a selector's transform is scikit-learn's: torch's own TypeError names the device there
+    message = "meta" if hasattr(fitted, "get_support") else "X is a torch tensor on meta"
+    with pytest.raises(TypeError, match=message):
+        getattr(fitted, method)(elsewhere)

@@ -227,7 +227,7 @@ def test_save_and_load_on_the_gpu_keep_the_device(tmp_path):
 
 def test_a_tensor_on_the_gpu_is_refused_with_a_message_naming_its_device():
     X, y = data(CancelOutSelector)
-    with pytest.raises(TypeError, match="cuda"):
+    with pytest.raises(TypeError, match="X is a torch tensor on cuda"):
         make(CancelOutSelector).fit(torch.as_tensor(X, device="cuda"), y)
 
 
